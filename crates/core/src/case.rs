@@ -1,0 +1,325 @@
+//! The case (案件): what was reported, where, by whom, and where it stands in the closed loop.
+//!
+//! A `Case` is never edited directly: it is the fold of its history (`history::replay`), and the only
+//! way to change it is `workflow::apply`, which returns the next case together with the event to store.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::area::AreaCode;
+use crate::category::{CategoryCode, Stage};
+use crate::org::{DepartmentCode, PersonId};
+use crate::tier::Tier;
+
+/// A case's number, assigned by the store in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CaseId(pub u64);
+
+impl fmt::Display for CaseId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::str::FromStr for CaseId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim()
+            .trim_start_matches('#')
+            .parse::<u64>()
+            .map(CaseId)
+            .map_err(|_| format!("case id {s:?} is not a number"))
+    }
+}
+
+/// Where a report came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// 网格员上报
+    GridWorker,
+    /// 市民随手拍
+    Citizen,
+    /// 12345 热线
+    Hotline12345,
+    /// 110 警情
+    Police110,
+    /// 舆情
+    PublicOpinion,
+    /// 传感器告警
+    Sensor,
+    /// Open311 应用
+    Open311,
+    /// 受理员代录 (a dispatcher entering a phone call or a visit)
+    Desk,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 8] = [
+        Channel::GridWorker,
+        Channel::Citizen,
+        Channel::Hotline12345,
+        Channel::Police110,
+        Channel::PublicOpinion,
+        Channel::Sensor,
+        Channel::Open311,
+        Channel::Desk,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::GridWorker => "grid_worker",
+            Channel::Citizen => "citizen",
+            Channel::Hotline12345 => "hotline_12345",
+            Channel::Police110 => "police_110",
+            Channel::PublicOpinion => "public_opinion",
+            Channel::Sensor => "sensor",
+            Channel::Open311 => "open311",
+            Channel::Desk => "desk",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Channel> {
+        Channel::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Channel::GridWorker => "网格员上报",
+            Channel::Citizen => "市民上报",
+            Channel::Hotline12345 => "12345热线",
+            Channel::Police110 => "110警情",
+            Channel::PublicOpinion => "舆情",
+            Channel::Sensor => "传感器",
+            Channel::Open311 => "Open311",
+            Channel::Desk => "受理员代录",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A WGS84 point.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct GeoPoint {
+    pub lon: f64,
+    pub lat: f64,
+}
+
+/// Someone who reported the case. Name and phone are personal data: mask them for roles that do not
+/// need them (`org::mask_phone`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reporter {
+    pub channel: Channel,
+    #[serde(default)]
+    pub person: Option<PersonId>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+}
+
+/// What a report says: the payload of the `Report` command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewReport {
+    pub channel: Channel,
+    pub reporter: Reporter,
+    /// The grid cell the report lies in (15-digit code).
+    pub cell: AreaCode,
+    #[serde(default)]
+    pub point: Option<GeoPoint>,
+    #[serde(default)]
+    pub address: Option<String>,
+    pub category: CategoryCode,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Photo references (content hashes or URLs of stored files).
+    #[serde(default)]
+    pub photos: Vec<String>,
+    /// A tier above the category's default, when intake saw a reason (severity words, many reporters).
+    #[serde(default)]
+    pub tier: Option<Tier>,
+}
+
+/// Where a case stands in the closed loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseState {
+    /// 已上报 — waiting to be accepted (受理/立案).
+    Reported,
+    /// 已立案 — accepted, waiting to be dispatched.
+    Accepted,
+    /// 不予立案 — rejected with a reason. Final.
+    Rejected,
+    /// 处置中 — a department (or the grid) is handling it.
+    Handling,
+    /// 已反馈 — the handler reported it done, waiting for verification (核查).
+    AwaitingVerification,
+    /// 已核查 — verified, waiting to be closed.
+    Verified,
+    /// 已结案 — closed; may still be rated once.
+    Closed,
+    /// 挂账 — long-term: cannot be solved now, tracked without a running deadline.
+    LongTerm,
+    /// 已合并 — a duplicate merged into another case. Final.
+    Merged,
+}
+
+impl CaseState {
+    pub const ALL: [CaseState; 9] = [
+        CaseState::Reported,
+        CaseState::Accepted,
+        CaseState::Rejected,
+        CaseState::Handling,
+        CaseState::AwaitingVerification,
+        CaseState::Verified,
+        CaseState::Closed,
+        CaseState::LongTerm,
+        CaseState::Merged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::Reported => "reported",
+            CaseState::Accepted => "accepted",
+            CaseState::Rejected => "rejected",
+            CaseState::Handling => "handling",
+            CaseState::AwaitingVerification => "awaiting_verification",
+            CaseState::Verified => "verified",
+            CaseState::Closed => "closed",
+            CaseState::LongTerm => "long_term",
+            CaseState::Merged => "merged",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CaseState> {
+        CaseState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            CaseState::Reported => "已上报",
+            CaseState::Accepted => "已立案",
+            CaseState::Rejected => "不予立案",
+            CaseState::Handling => "处置中",
+            CaseState::AwaitingVerification => "待核查",
+            CaseState::Verified => "已核查",
+            CaseState::Closed => "已结案",
+            CaseState::LongTerm => "挂账",
+            CaseState::Merged => "已合并",
+        }
+    }
+
+    /// Final states accept no workflow command (a closed case can still be rated).
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            CaseState::Rejected | CaseState::Closed | CaseState::Merged
+        )
+    }
+}
+
+impl fmt::Display for CaseState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The running deadline of the current stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadline {
+    pub stage: Stage,
+    pub started_at: DateTime<Utc>,
+    pub due_at: DateTime<Utc>,
+    /// The stage's limit in working hours when it started (extensions move `due_at`, not this).
+    pub limit_hours: u32,
+}
+
+/// An extension (延期) requested by the handler, waiting for approval.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingExtension {
+    pub hours: u32,
+    pub reason: String,
+    pub requested_at: DateTime<Utc>,
+    pub requested_by: PersonId,
+}
+
+/// The reporter's (or a follow-up call's) rating of the result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rating {
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub score: u8,
+    #[serde(default)]
+    pub comment: String,
+}
+
+/// Who is handling the case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "department", rename_all = "snake_case")]
+pub enum Handler {
+    /// 自处置 — settled inside the grid by the grid worker.
+    Grid,
+    /// 主办 — the lead department it was dispatched to.
+    Department(DepartmentCode),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub id: CaseId,
+    /// Number of events in the history; the optimistic-concurrency version.
+    pub version: u64,
+    pub state: CaseState,
+    pub channel: Channel,
+    /// Everyone who reported this matter (more than one after a merge).
+    pub reporters: Vec<Reporter>,
+    pub cell: AreaCode,
+    pub point: Option<GeoPoint>,
+    pub address: Option<String>,
+    pub category: CategoryCode,
+    pub title: String,
+    pub description: String,
+    pub photos: Vec<String>,
+    pub tier: Tier,
+    pub handler: Option<Handler>,
+    /// 协办 — co-handling departments.
+    pub co_departments: Vec<DepartmentCode>,
+    pub reported_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deadline: Option<Deadline>,
+    pub pending_extension: Option<PendingExtension>,
+    /// Who gave the last feedback: they may not verify their own work.
+    pub feedback_by: Option<PersonId>,
+    pub evidence: Vec<String>,
+    pub rework_count: u32,
+    pub return_count: u32,
+    pub supervision_count: u32,
+    pub reason: Option<String>,
+    pub merged_into: Option<CaseId>,
+    pub merged_from: Vec<CaseId>,
+    pub rating: Option<Rating>,
+    /// Hash of the last event: the head of the case's chain.
+    pub head_hash: String,
+}
+
+impl Case {
+    pub fn lead_department(&self) -> Option<&DepartmentCode> {
+        match &self.handler {
+            Some(Handler::Department(code)) => Some(code),
+            _ => None,
+        }
+    }
+
+    pub fn is_reporter(&self, person: &PersonId) -> bool {
+        self.reporters
+            .iter()
+            .any(|r| r.person.as_ref() == Some(person))
+    }
+}
