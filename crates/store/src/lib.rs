@@ -1,1 +1,180 @@
-//! placeholder
+//! Storage for onegrid: one trait, `Store`, and its backends (SQLite now; PostgreSQL to come).
+//!
+//! Every write goes through the domain core: the store loads the case, runs `workflow::apply` inside
+//! its transaction, appends the event and updates the case projection, then answers only once the
+//! transaction is durable. Callers never see a backend's types, so a second backend needs no change
+//! in them.
+//!
+//! Layout:
+//! - `lib.rs`: the `Store` trait, `CaseFilter`, `VerifyReport`, `StoreError`.
+//! - `sqlite/`: the SQLite backend (WAL, group commit through one writer thread, read connections).
+//! - `migrations/sqlite/`: the schema, applied in order when a database is opened.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use onegrid_core::{
+    Actor, AreaCode, Case, CaseId, CaseState, CategoryCode, ChainError, Channel, Command,
+    DepartmentCode, Event, NewReport, Person, PersonId, Reference, Tier, WorkflowError,
+};
+
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+/// Why a store operation failed. Domain refusals keep their own type so callers can map them once.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    #[error("case {0} does not exist")]
+    CaseNotFound(CaseId),
+    #[error("case {id} was changed meanwhile: you saw version {expected}, it is now at version {actual}; reload it and try again")]
+    VersionConflict {
+        id: CaseId,
+        expected: u64,
+        actual: u64,
+    },
+    #[error("unknown person {0}")]
+    UnknownPerson(PersonId),
+    #[error("invalid reference data: {0}")]
+    InvalidReference(String),
+    #[error("cannot open the database {path}: {reason}")]
+    Open { path: String, reason: String },
+    #[error("storage failure: {0}")]
+    Storage(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the store has shut down")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Storage(error.to_string())
+    }
+}
+
+/// Which cases to list. Every field narrows the list; `None` means no condition.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseFilter {
+    /// The case's cell lies in this area subtree.
+    pub area: Option<AreaCode>,
+    pub state: Option<CaseState>,
+    pub category: Option<CategoryCode>,
+    /// Lead department (主办).
+    pub department: Option<DepartmentCode>,
+    pub tier: Option<Tier>,
+    pub channel: Option<Channel>,
+    /// Reported at or after.
+    pub reported_from: Option<DateTime<Utc>>,
+    /// Reported before.
+    pub reported_to: Option<DateTime<Utc>>,
+    /// Substring of the title or description.
+    pub text: Option<String>,
+    /// Only cases with an id greater than this (cursor pagination, newest ids last).
+    pub after: Option<CaseId>,
+    /// At most this many cases (default 100, at most 10,000).
+    pub limit: Option<usize>,
+}
+
+/// One case whose history does not verify, with the first problem found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokenCase {
+    pub case_id: CaseId,
+    pub problem: String,
+}
+
+/// The outcome of checking every chain.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VerifyReport {
+    pub cases: u64,
+    pub events: u64,
+    pub broken: Vec<BrokenCase>,
+}
+
+impl VerifyReport {
+    pub fn is_ok(&self) -> bool {
+        self.broken.is_empty()
+    }
+}
+
+/// Turns a chain error into the report line for its case.
+pub fn broken_case(case_id: CaseId, error: &ChainError) -> BrokenCase {
+    BrokenCase {
+        case_id,
+        problem: error.to_string(),
+    }
+}
+
+/// Progress of a long operation: (done, total).
+pub type Progress = Arc<dyn Fn(u64, u64) + Send + Sync>;
+
+/// The storage interface. Writes are acknowledged only once durable.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The current reference data (areas, taxonomy, departments, people, calendar).
+    fn reference(&self) -> Arc<Reference>;
+
+    /// Replaces the reference data as one transaction, after validating it.
+    async fn put_reference(&self, reference: Reference) -> Result<(), StoreError>;
+
+    /// Adds or replaces one person.
+    async fn put_person(&self, person: Person) -> Result<(), StoreError>;
+
+    /// 上报: creates a case. The store assigns the id.
+    async fn report(
+        &self,
+        report: NewReport,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Case, StoreError>;
+
+    /// Applies a workflow command. With `expected_version`, refuses if the case moved meanwhile.
+    async fn act(
+        &self,
+        id: CaseId,
+        expected_version: Option<u64>,
+        command: Command,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Case, StoreError>;
+
+    /// 合并: merges duplicate `source` into `target`, both in one transaction.
+    /// Returns (source, target) after the merge.
+    async fn merge(
+        &self,
+        source: CaseId,
+        target: CaseId,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(Case, Case), StoreError>;
+
+    async fn case(&self, id: CaseId) -> Result<Case, StoreError>;
+
+    async fn history(&self, id: CaseId) -> Result<Vec<Event>, StoreError>;
+
+    async fn list_cases(&self, filter: &CaseFilter) -> Result<Vec<Case>, StoreError>;
+
+    async fn count_cases(&self) -> Result<u64, StoreError>;
+
+    /// Every history of the cases reported in `[from, to)`, for KPIs.
+    async fn histories(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Vec<Event>>, StoreError>;
+
+    /// Checks every case's chain and that the case projection equals the replay of its history.
+    async fn verify(&self, progress: Progress) -> Result<VerifyReport, StoreError>;
+}
+
+/// Resolves a person id to the actor the rules check, from the store's reference data.
+pub fn actor_for(store: &dyn Store, person: &PersonId) -> Result<Actor, StoreError> {
+    store
+        .reference()
+        .person(person)
+        .map(Person::actor)
+        .ok_or_else(|| StoreError::UnknownPerson(person.clone()))
+}

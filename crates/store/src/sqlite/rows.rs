@@ -1,0 +1,333 @@
+//! Mapping between core types and SQLite rows, shared by the writer and the readers.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use onegrid_core::category::StageLimits;
+use onegrid_core::{
+    Area, AreaCode, AreaTree, Case, CaseId, Category, CategoryCode, Department, DepartmentCode,
+    Departments, Event, Person, PersonId, Reference, Role, Scope, Taxonomy, Tier, WorkCalendar,
+    WorkingHours,
+};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use crate::StoreError;
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text so that text order is time order.
+pub fn time_text(time: &DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub fn corrupt(what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub fn case_from_body(body: &str) -> Result<Case, StoreError> {
+    serde_json::from_str(body).map_err(|e| corrupt(format!("case row: {e}")))
+}
+
+pub fn event_from_body(body: &str) -> Result<Event, StoreError> {
+    serde_json::from_str(body).map_err(|e| corrupt(format!("event row: {e}")))
+}
+
+pub fn load_case(connection: &Connection, id: CaseId) -> Result<Option<Case>, StoreError> {
+    let body: Option<String> = connection
+        .query_row(
+            "SELECT body FROM cases WHERE id = ?1",
+            params![id.0 as i64],
+            |row| row.get(0),
+        )
+        .optional()?;
+    body.as_deref().map(case_from_body).transpose()
+}
+
+pub fn load_history(connection: &Connection, id: CaseId) -> Result<Vec<Event>, StoreError> {
+    let mut statement =
+        connection.prepare_cached("SELECT body FROM events WHERE case_id = ?1 ORDER BY seq")?;
+    let rows = statement.query_map(params![id.0 as i64], |row| row.get::<_, String>(0))?;
+    let mut events = Vec::new();
+    for body in rows {
+        events.push(event_from_body(&body?)?);
+    }
+    Ok(events)
+}
+
+/// Appends an event and writes the case projection. Both inside the caller's transaction.
+pub fn write_event_and_case(
+    transaction: &Transaction<'_>,
+    event: &Event,
+    case: &Case,
+) -> Result<(), StoreError> {
+    let event_body = serde_json::to_string(event).map_err(|e| corrupt(e.to_string()))?;
+    let case_body = serde_json::to_string(case).map_err(|e| corrupt(e.to_string()))?;
+    transaction
+        .prepare_cached(
+            "INSERT INTO events (case_id, seq, at, kind, body, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            event.case_id.0 as i64,
+            event.seq as i64,
+            time_text(&event.at),
+            event.kind.name(),
+            event_body,
+            event.hash,
+        ])?;
+    transaction
+        .prepare_cached(
+            "INSERT INTO cases (id, version, state, cell, category, tier, channel, department, \
+             reported_at, updated_at, due_at, head_hash, body) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, state = excluded.state, \
+             cell = excluded.cell, category = excluded.category, tier = excluded.tier, \
+             channel = excluded.channel, department = excluded.department, \
+             updated_at = excluded.updated_at, due_at = excluded.due_at, \
+             head_hash = excluded.head_hash, body = excluded.body",
+        )?
+        .execute(params![
+            case.id.0 as i64,
+            case.version as i64,
+            case.state.as_str(),
+            case.cell.as_str(),
+            case.category.as_str(),
+            case.tier.as_str(),
+            case.channel.as_str(),
+            case.lead_department().map(DepartmentCode::as_str),
+            time_text(&case.reported_at),
+            time_text(&case.updated_at),
+            case.deadline.map(|d| time_text(&d.due_at)),
+            case.head_hash,
+            case_body,
+        ])?;
+    Ok(())
+}
+
+const WORKING_HOURS_KEY: &str = "working_hours";
+
+/// Reads the reference data. An empty database gives empty reference data.
+pub fn load_reference(connection: &Connection) -> Result<Reference, StoreError> {
+    let mut areas = Vec::new();
+    let mut statement = connection.prepare("SELECT code, name, generated FROM areas")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let code: String = row.get(0)?;
+        areas.push(Area {
+            code: AreaCode::parse(&code).map_err(corrupt)?,
+            name: row.get(1)?,
+            generated: row.get::<_, i64>(2)? != 0,
+        });
+    }
+    let areas = if areas.is_empty() {
+        AreaTree::default()
+    } else {
+        AreaTree::new(areas).map_err(corrupt)?
+    };
+
+    let mut list = Vec::new();
+    let mut statement = connection.prepare("SELECT code, name, short_name FROM departments")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let code: String = row.get(0)?;
+        list.push(Department {
+            code: DepartmentCode::parse(&code).map_err(corrupt)?,
+            name: row.get(1)?,
+            short_name: row.get(2)?,
+        });
+    }
+    let departments = Departments::new(list).map_err(corrupt)?;
+
+    let mut categories = Vec::new();
+    let mut statement = connection.prepare(
+        "SELECT code, name, major_name, department, tier, accept_hours, dispatch_hours, \
+         handle_hours, verify_hours, close_hours FROM categories",
+    )?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let code: String = row.get(0)?;
+        let department: String = row.get(3)?;
+        let tier: String = row.get(4)?;
+        categories.push(Category {
+            code: CategoryCode::parse(&code).map_err(corrupt)?,
+            name: row.get(1)?,
+            major_name: row.get(2)?,
+            department: DepartmentCode::parse(&department).map_err(corrupt)?,
+            tier: Tier::parse(&tier).ok_or_else(|| corrupt(format!("tier {tier:?}")))?,
+            limits: StageLimits {
+                accept_hours: row.get(5)?,
+                dispatch_hours: row.get(6)?,
+                handle_hours: row.get(7)?,
+                verify_hours: row.get(8)?,
+                close_hours: row.get(9)?,
+            },
+        });
+    }
+    let taxonomy = if categories.is_empty() {
+        Taxonomy::default()
+    } else {
+        Taxonomy::new(categories, &departments).map_err(corrupt)?
+    };
+
+    let mut people = BTreeMap::new();
+    let mut statement = connection.prepare("SELECT id, name, role, scope, phone FROM people")?;
+    let mut rows = statement.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: String = row.get(0)?;
+        let role: String = row.get(2)?;
+        let scope: String = row.get(3)?;
+        let person = Person {
+            id: PersonId::parse(&id).map_err(corrupt)?,
+            name: row.get(1)?,
+            role: Role::parse(&role).ok_or_else(|| corrupt(format!("role {role:?}")))?,
+            scope: serde_json::from_str::<Scope>(&scope).map_err(corrupt)?,
+            phone: row.get(4)?,
+        };
+        people.insert(person.id.clone(), person);
+    }
+
+    let hours: Option<String> = connection
+        .query_row(
+            "SELECT value FROM settings WHERE key = ?1",
+            params![WORKING_HOURS_KEY],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let hours = match hours {
+        Some(spec) => WorkingHours::parse(&spec).map_err(corrupt)?,
+        None => WorkingHours::default(),
+    };
+    Ok(Reference {
+        areas,
+        taxonomy,
+        departments,
+        people,
+        calendar: WorkCalendar::china().with_hours(hours),
+    })
+}
+
+/// Replaces all reference data inside the caller's transaction.
+pub fn save_reference(
+    transaction: &Transaction<'_>,
+    reference: &Reference,
+) -> Result<(), StoreError> {
+    transaction.execute_batch(
+        "DELETE FROM areas; DELETE FROM departments; DELETE FROM categories; DELETE FROM people;",
+    )?;
+    for area in reference.areas.iter() {
+        transaction
+            .prepare_cached(
+                "INSERT INTO areas (code, name, level, parent, generated) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                area.code.as_str(),
+                area.name,
+                area.level().as_str(),
+                area.code.parent().map(|p| p.to_string()),
+                area.generated as i64,
+            ])?;
+    }
+    for department in reference.departments.iter() {
+        transaction
+            .prepare_cached(
+                "INSERT INTO departments (code, name, short_name) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![
+                department.code.as_str(),
+                department.name,
+                department.short_name
+            ])?;
+    }
+    for category in reference.taxonomy.iter() {
+        transaction
+            .prepare_cached(
+                "INSERT INTO categories (code, name, major_name, department, tier, accept_hours, \
+                 dispatch_hours, handle_hours, verify_hours, close_hours) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                category.code.as_str(),
+                category.name,
+                category.major_name,
+                category.department.as_str(),
+                category.tier.as_str(),
+                category.limits.accept_hours,
+                category.limits.dispatch_hours,
+                category.limits.handle_hours,
+                category.limits.verify_hours,
+                category.limits.close_hours,
+            ])?;
+    }
+    for person in reference.people.values() {
+        save_person(transaction, person)?;
+    }
+    transaction.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2) \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![WORKING_HOURS_KEY, reference.calendar.hours().to_string()],
+    )?;
+    Ok(())
+}
+
+pub fn save_person(transaction: &Transaction<'_>, person: &Person) -> Result<(), StoreError> {
+    let scope = serde_json::to_string(&person.scope).map_err(corrupt)?;
+    transaction
+        .prepare_cached(
+            "INSERT INTO people (id, name, role, scope, phone) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, \
+             scope = excluded.scope, phone = excluded.phone",
+        )?
+        .execute(params![
+            person.id.as_str(),
+            person.name,
+            person.role.as_str(),
+            scope,
+            person.phone
+        ])?;
+    Ok(())
+}
+
+/// Checks that people's scopes and departments refer to known areas and departments.
+pub fn validate_reference(reference: &Reference) -> Result<(), StoreError> {
+    for category in reference.taxonomy.iter() {
+        if reference.departments.get(&category.department).is_none() {
+            return Err(StoreError::InvalidReference(format!(
+                "category {} names unknown department {}",
+                category.code, category.department
+            )));
+        }
+    }
+    for person in reference.people.values() {
+        validate_person(reference, person)?;
+    }
+    Ok(())
+}
+
+pub fn validate_person(reference: &Reference, person: &Person) -> Result<(), StoreError> {
+    for area in &person.scope.areas {
+        if !reference.areas.contains(area) {
+            return Err(StoreError::InvalidReference(format!(
+                "person {} has area {area} in their scope, which is not in the area tree",
+                person.id
+            )));
+        }
+    }
+    if let Some(department) = &person.scope.department {
+        if reference.departments.get(department).is_none() {
+            return Err(StoreError::InvalidReference(format!(
+                "person {} belongs to unknown department {department}",
+                person.id
+            )));
+        }
+    }
+    if person.role == Role::DepartmentHandler && person.scope.department.is_none() {
+        return Err(StoreError::InvalidReference(format!(
+            "person {} is a department handler without a department",
+            person.id
+        )));
+    }
+    if person.name.trim().is_empty() {
+        return Err(StoreError::InvalidReference(format!(
+            "person {} has an empty name",
+            person.id
+        )));
+    }
+    Ok(())
+}

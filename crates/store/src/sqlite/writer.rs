@@ -1,0 +1,314 @@
+//! The single writer thread and its group commit.
+//!
+//! SQLite allows one writer at a time, and a durable commit costs an fsync. So every write request
+//! is queued to this one thread, which takes whatever is waiting (up to `MAX_BATCH`), applies each
+//! request in one transaction, commits once, and only then answers every caller. Under load many
+//! reports share one fsync; a lone report still commits at once, without waiting for company.
+//!
+//! A request refused by the rules writes nothing and does not disturb the rest of its batch: the
+//! rules run on the pure core before anything is written. A storage failure rolls back the whole
+//! batch and every caller in it gets the error, so no caller is told "done" for lost work.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use onegrid_core::{apply, merge, Actor, Case, CaseId, Command, NewReport, Person, Reference};
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use super::rows;
+use crate::StoreError;
+
+/// Most requests committed in one transaction.
+const MAX_BATCH: usize = 4096;
+
+pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+pub enum WriteRequest {
+    Report {
+        report: Box<NewReport>,
+        actor: Actor,
+        now: DateTime<Utc>,
+        reply: Reply<Case>,
+    },
+    Act {
+        id: CaseId,
+        expected_version: Option<u64>,
+        command: Box<Command>,
+        actor: Actor,
+        now: DateTime<Utc>,
+        reply: Reply<Case>,
+    },
+    Merge {
+        source: CaseId,
+        target: CaseId,
+        actor: Actor,
+        now: DateTime<Utc>,
+        reply: Reply<(Case, Case)>,
+    },
+    PutReference {
+        reference: Box<Reference>,
+        reply: Reply<()>,
+    },
+    PutPerson {
+        person: Box<Person>,
+        reply: Reply<()>,
+    },
+}
+
+/// A decided request whose answer waits for the commit.
+enum Pending {
+    Case(Reply<Case>, Result<Case, StoreError>),
+    Pair(Reply<(Case, Case)>, Result<(Case, Case), StoreError>),
+    Unit(Reply<()>, Result<(), StoreError>),
+}
+
+impl Pending {
+    fn fail(self, error: &str) {
+        // A caller that gave up waiting has dropped its receiver; nothing to tell it.
+        let storage = || StoreError::Storage(error.to_string());
+        match self {
+            Pending::Case(reply, _) => drop(reply.send(Err(storage()))),
+            Pending::Pair(reply, _) => drop(reply.send(Err(storage()))),
+            Pending::Unit(reply, _) => drop(reply.send(Err(storage()))),
+        }
+    }
+
+    fn answer(self) {
+        match self {
+            Pending::Case(reply, result) => drop(reply.send(result)),
+            Pending::Pair(reply, result) => drop(reply.send(result)),
+            Pending::Unit(reply, result) => drop(reply.send(result)),
+        }
+    }
+}
+
+pub struct Writer {
+    connection: Connection,
+    reference: Arc<RwLock<Arc<Reference>>>,
+    next_id: u64,
+}
+
+impl Writer {
+    pub fn new(
+        connection: Connection,
+        reference: Arc<RwLock<Arc<Reference>>>,
+    ) -> Result<Writer, StoreError> {
+        let next_id = next_case_id(&connection)?;
+        Ok(Writer {
+            connection,
+            reference,
+            next_id,
+        })
+    }
+
+    /// Runs until every sender is dropped.
+    pub fn run(mut self, mut receiver: mpsc::Receiver<WriteRequest>) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while let Some(first) = receiver.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
+            }
+            self.commit_batch(batch.drain(..));
+        }
+    }
+
+    fn current_reference(&self) -> Arc<Reference> {
+        match self.reference.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn commit_batch(&mut self, batch: impl Iterator<Item = WriteRequest>) {
+        let mut pending = Vec::new();
+        let mut new_reference: Option<Arc<Reference>> = None;
+        let first_id = self.next_id;
+        let base_reference = self.current_reference();
+        let Writer {
+            connection,
+            next_id,
+            ..
+        } = self;
+        let outcome = (|| -> Result<(), StoreError> {
+            let transaction = connection.transaction()?;
+            // Cases touched in this batch, so that later requests see earlier ones.
+            let mut touched: HashMap<CaseId, Case> = HashMap::new();
+            for request in batch {
+                let reference = new_reference
+                    .clone()
+                    .unwrap_or_else(|| base_reference.clone());
+                pending.push(Self::decide(
+                    &transaction,
+                    &reference,
+                    &mut touched,
+                    next_id,
+                    &mut new_reference,
+                    request,
+                )?);
+            }
+            transaction.commit()?;
+            Ok(())
+        })();
+        match outcome {
+            Ok(()) => {
+                if let Some(reference) = new_reference {
+                    match self.reference.write() {
+                        Ok(mut guard) => *guard = reference,
+                        Err(poisoned) => *poisoned.into_inner() = reference,
+                    }
+                }
+                pending.into_iter().for_each(Pending::answer);
+            }
+            Err(error) => {
+                // The request that hit the error and those after it were dropped unanswered, which
+                // their callers see as a failed write; the ones before it are told here.
+                tracing::error!(%error, "write batch rolled back");
+                self.next_id = first_id;
+                let message = error.to_string();
+                pending.into_iter().for_each(|p| p.fail(&message));
+            }
+        }
+    }
+
+    /// Decides one request and writes its effects into the open transaction. A rule refusal is an
+    /// answer, not a failure: it writes nothing and returns Ok(Pending with the error).
+    fn decide(
+        transaction: &rusqlite::Transaction<'_>,
+        reference: &Reference,
+        touched: &mut HashMap<CaseId, Case>,
+        next_id: &mut u64,
+        new_reference: &mut Option<Arc<Reference>>,
+        request: WriteRequest,
+    ) -> Result<Pending, StoreError> {
+        let rules = reference.rules();
+        let load = |touched: &HashMap<CaseId, Case>, id: CaseId| -> Result<Case, StoreError> {
+            match touched.get(&id) {
+                Some(case) => Ok(case.clone()),
+                None => rows::load_case(transaction, id)?.ok_or(StoreError::CaseNotFound(id)),
+            }
+        };
+        match request {
+            WriteRequest::Report {
+                report,
+                actor,
+                now,
+                reply,
+            } => {
+                let id = CaseId(*next_id);
+                let command = Command::Report { id, report };
+                match apply(&rules, None, &command, &actor, now) {
+                    Ok((case, event)) => {
+                        rows::write_event_and_case(transaction, &event, &case)?;
+                        *next_id += 1;
+                        touched.insert(id, case.clone());
+                        Ok(Pending::Case(reply, Ok(case)))
+                    }
+                    Err(error) => Ok(Pending::Case(reply, Err(error.into()))),
+                }
+            }
+            WriteRequest::Act {
+                id,
+                expected_version,
+                command,
+                actor,
+                now,
+                reply,
+            } => {
+                let case = match load(touched, id) {
+                    Ok(case) => case,
+                    Err(StoreError::CaseNotFound(id)) => {
+                        return Ok(Pending::Case(reply, Err(StoreError::CaseNotFound(id))))
+                    }
+                    Err(other) => return Err(other),
+                };
+                if let Some(expected) = expected_version {
+                    if expected != case.version {
+                        return Ok(Pending::Case(
+                            reply,
+                            Err(StoreError::VersionConflict {
+                                id,
+                                expected,
+                                actual: case.version,
+                            }),
+                        ));
+                    }
+                }
+                if let Command::MergeInto { .. } | Command::AbsorbDuplicate { .. } = *command {
+                    return Ok(Pending::Case(
+                        reply,
+                        Err(StoreError::Workflow(
+                            onegrid_core::WorkflowError::InvalidInput {
+                                field: "command",
+                                problem: "use merge to merge two cases; it changes both at once"
+                                    .to_string(),
+                            },
+                        )),
+                    ));
+                }
+                match apply(&rules, Some(&case), &command, &actor, now) {
+                    Ok((next, event)) => {
+                        rows::write_event_and_case(transaction, &event, &next)?;
+                        touched.insert(id, next.clone());
+                        Ok(Pending::Case(reply, Ok(next)))
+                    }
+                    Err(error) => Ok(Pending::Case(reply, Err(error.into()))),
+                }
+            }
+            WriteRequest::Merge {
+                source,
+                target,
+                actor,
+                now,
+                reply,
+            } => {
+                let loaded = load(touched, source).and_then(|s| Ok((s, load(touched, target)?)));
+                let (source_case, target_case) = match loaded {
+                    Ok(pair) => pair,
+                    Err(StoreError::CaseNotFound(id)) => {
+                        return Ok(Pending::Pair(reply, Err(StoreError::CaseNotFound(id))))
+                    }
+                    Err(other) => return Err(other),
+                };
+                match merge(&rules, &source_case, &target_case, &actor, now) {
+                    Ok([(merged_source, source_event), (merged_target, target_event)]) => {
+                        rows::write_event_and_case(transaction, &source_event, &merged_source)?;
+                        rows::write_event_and_case(transaction, &target_event, &merged_target)?;
+                        touched.insert(source, merged_source.clone());
+                        touched.insert(target, merged_target.clone());
+                        Ok(Pending::Pair(reply, Ok((merged_source, merged_target))))
+                    }
+                    Err(error) => Ok(Pending::Pair(reply, Err(error.into()))),
+                }
+            }
+            WriteRequest::PutReference { reference, reply } => {
+                if let Err(error) = rows::validate_reference(&reference) {
+                    return Ok(Pending::Unit(reply, Err(error)));
+                }
+                rows::save_reference(transaction, &reference)?;
+                *new_reference = Some(Arc::new(*reference));
+                Ok(Pending::Unit(reply, Ok(())))
+            }
+            WriteRequest::PutPerson { person, reply } => {
+                if let Err(error) = rows::validate_person(reference, &person) {
+                    return Ok(Pending::Unit(reply, Err(error)));
+                }
+                rows::save_person(transaction, &person)?;
+                let mut updated = reference.clone();
+                updated.people.insert(person.id.clone(), *person);
+                *new_reference = Some(Arc::new(updated));
+                Ok(Pending::Unit(reply, Ok(())))
+            }
+        }
+    }
+}
+
+fn next_case_id(connection: &Connection) -> Result<u64, StoreError> {
+    let max: Option<i64> = connection.query_row("SELECT MAX(id) FROM cases", [], |row| row.get(0))?;
+    Ok(max.map_or(1, |m| m as u64 + 1))
+}
