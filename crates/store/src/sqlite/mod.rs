@@ -59,7 +59,8 @@ impl SqliteStore {
             path: path_text.clone(),
             reason,
         };
-        let mut connection = Connection::open(path.as_ref()).map_err(|e| open_error(e.to_string()))?;
+        let mut connection =
+            Connection::open(path.as_ref()).map_err(|e| open_error(e.to_string()))?;
         configure(&connection).map_err(|e| open_error(e.to_string()))?;
         migrations()
             .to_latest(&mut connection)
@@ -235,7 +236,8 @@ impl Store for SqliteStore {
 
     async fn count_cases(&self) -> Result<u64, StoreError> {
         self.read(|connection| {
-            let count: i64 = connection.query_row("SELECT COUNT(*) FROM cases", [], |r| r.get(0))?;
+            let count: i64 =
+                connection.query_row("SELECT COUNT(*) FROM cases", [], |r| r.get(0))?;
             Ok(count as u64)
         })
         .await
@@ -251,10 +253,10 @@ impl Store for SqliteStore {
                 "SELECT e.body FROM events e JOIN cases c ON c.id = e.case_id \
                  WHERE c.reported_at >= ?1 AND c.reported_at < ?2 ORDER BY e.case_id, e.seq",
             )?;
-            let bodies = statement.query_map(
-                [rows::time_text(&from), rows::time_text(&to)],
-                |row| row.get::<_, String>(0),
-            )?;
+            let bodies = statement
+                .query_map([rows::time_text(&from), rows::time_text(&to)], |row| {
+                    row.get::<_, String>(0)
+                })?;
             let mut histories: Vec<Vec<Event>> = Vec::new();
             for body in bodies {
                 let event = rows::event_from_body(&body?)?;
@@ -347,18 +349,22 @@ fn list_cases(connection: &Connection, filter: &CaseFilter) -> Result<Vec<Case>,
     Ok(cases)
 }
 
-fn verify(connection: &Connection, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<VerifyReport, StoreError> {
+fn verify(
+    connection: &Connection,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> Result<VerifyReport, StoreError> {
     let total: i64 = connection.query_row("SELECT COUNT(*) FROM cases", [], |r| r.get(0))?;
     let mut report = VerifyReport::default();
-    let mut statement = connection.prepare("SELECT case_id, body FROM events ORDER BY case_id, seq")?;
+    let mut statement =
+        connection.prepare("SELECT case_id, body FROM events ORDER BY case_id, seq")?;
     let mut rows_iter = statement.query([])?;
     let mut current: Option<CaseId> = None;
     let mut events: Vec<Event> = Vec::new();
     let mut unreadable: Option<String> = None;
     let finish = |id: CaseId,
-                      events: &mut Vec<Event>,
-                      unreadable: &mut Option<String>,
-                      report: &mut VerifyReport|
+                  events: &mut Vec<Event>,
+                  unreadable: &mut Option<String>,
+                  report: &mut VerifyReport|
      -> Result<(), StoreError> {
         report.cases += 1;
         if let Some(problem) = unreadable.take() {

@@ -226,9 +226,7 @@ pub fn save_reference(
     }
     for department in reference.departments.iter() {
         transaction
-            .prepare_cached(
-                "INSERT INTO departments (code, name, short_name) VALUES (?1, ?2, ?3)",
-            )?
+            .prepare_cached("INSERT INTO departments (code, name, short_name) VALUES (?1, ?2, ?3)")?
             .execute(params![
                 department.code.as_str(),
                 department.name,

@@ -60,7 +60,7 @@ pub enum WriteRequest {
 /// A decided request whose answer waits for the commit.
 enum Pending {
     Case(Reply<Case>, Result<Case, StoreError>),
-    Pair(Reply<(Case, Case)>, Result<(Case, Case), StoreError>),
+    Pair(Reply<(Case, Case)>, Box<Result<(Case, Case), StoreError>>),
     Unit(Reply<()>, Result<(), StoreError>),
 }
 
@@ -78,7 +78,7 @@ impl Pending {
     fn answer(self) {
         match self {
             Pending::Case(reply, result) => drop(reply.send(result)),
-            Pending::Pair(reply, result) => drop(reply.send(result)),
+            Pending::Pair(reply, result) => drop(reply.send(*result)),
             Pending::Unit(reply, result) => drop(reply.send(result)),
         }
     }
@@ -271,7 +271,10 @@ impl Writer {
                 let (source_case, target_case) = match loaded {
                     Ok(pair) => pair,
                     Err(StoreError::CaseNotFound(id)) => {
-                        return Ok(Pending::Pair(reply, Err(StoreError::CaseNotFound(id))))
+                        return Ok(Pending::Pair(
+                            reply,
+                            Box::new(Err(StoreError::CaseNotFound(id))),
+                        ))
                     }
                     Err(other) => return Err(other),
                 };
@@ -281,9 +284,12 @@ impl Writer {
                         rows::write_event_and_case(transaction, &target_event, &merged_target)?;
                         touched.insert(source, merged_source.clone());
                         touched.insert(target, merged_target.clone());
-                        Ok(Pending::Pair(reply, Ok((merged_source, merged_target))))
+                        Ok(Pending::Pair(
+                            reply,
+                            Box::new(Ok((merged_source, merged_target))),
+                        ))
                     }
-                    Err(error) => Ok(Pending::Pair(reply, Err(error.into()))),
+                    Err(error) => Ok(Pending::Pair(reply, Box::new(Err(error.into())))),
                 }
             }
             WriteRequest::PutReference { reference, reply } => {
@@ -309,6 +315,7 @@ impl Writer {
 }
 
 fn next_case_id(connection: &Connection) -> Result<u64, StoreError> {
-    let max: Option<i64> = connection.query_row("SELECT MAX(id) FROM cases", [], |row| row.get(0))?;
+    let max: Option<i64> =
+        connection.query_row("SELECT MAX(id) FROM cases", [], |row| row.get(0))?;
     Ok(max.map_or(1, |m| m as u64 + 1))
 }
