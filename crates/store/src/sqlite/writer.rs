@@ -58,9 +58,11 @@ pub enum WriteRequest {
 }
 
 /// A decided request whose answer waits for the commit.
+// Pending answers live only for one batch; boxing the cases would cost an allocation per report.
+#[allow(clippy::large_enum_variant)]
 enum Pending {
     Case(Reply<Case>, Result<Case, StoreError>),
-    Pair(Reply<(Case, Case)>, Box<Result<(Case, Case), StoreError>>),
+    Pair(Reply<(Case, Case)>, Result<(Case, Case), StoreError>),
     Unit(Reply<()>, Result<(), StoreError>),
 }
 
@@ -78,7 +80,7 @@ impl Pending {
     fn answer(self) {
         match self {
             Pending::Case(reply, result) => drop(reply.send(result)),
-            Pending::Pair(reply, result) => drop(reply.send(*result)),
+            Pending::Pair(reply, result) => drop(reply.send(result)),
             Pending::Unit(reply, result) => drop(reply.send(result)),
         }
     }
@@ -271,10 +273,7 @@ impl Writer {
                 let (source_case, target_case) = match loaded {
                     Ok(pair) => pair,
                     Err(StoreError::CaseNotFound(id)) => {
-                        return Ok(Pending::Pair(
-                            reply,
-                            Box::new(Err(StoreError::CaseNotFound(id))),
-                        ))
+                        return Ok(Pending::Pair(reply, Err(StoreError::CaseNotFound(id))))
                     }
                     Err(other) => return Err(other),
                 };
@@ -284,12 +283,9 @@ impl Writer {
                         rows::write_event_and_case(transaction, &target_event, &merged_target)?;
                         touched.insert(source, merged_source.clone());
                         touched.insert(target, merged_target.clone());
-                        Ok(Pending::Pair(
-                            reply,
-                            Box::new(Ok((merged_source, merged_target))),
-                        ))
+                        Ok(Pending::Pair(reply, Ok((merged_source, merged_target))))
                     }
-                    Err(error) => Ok(Pending::Pair(reply, Box::new(Err(error.into())))),
+                    Err(error) => Ok(Pending::Pair(reply, Err(error.into()))),
                 }
             }
             WriteRequest::PutReference { reference, reply } => {
