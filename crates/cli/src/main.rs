@@ -1,1 +1,189 @@
-fn main() {}
+//! `onegrid`: the command-line program. Glue only: it parses arguments, opens the store, and calls
+//! the library crates; the rules live in `onegrid-core`.
+
+mod bench;
+mod case_cmd;
+mod demo;
+mod load;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use onegrid_store::{SqliteStore, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "onegrid",
+    version,
+    about = "一张网格管全域 — district grid governance: cases, grid, workflow, KPIs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Commands,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Create the Dongli demo database if it is missing, then serve it.
+    Demo {
+        #[arg(long, default_value = "onegrid-demo.db")]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Create the database and exit without serving.
+        #[arg(long)]
+        create_only: bool,
+    },
+    /// Serve a database over HTTP.
+    Serve {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Report, show, list and act on cases from the terminal.
+    Case {
+        #[command(subcommand)]
+        command: case_cmd::CaseCommand,
+    },
+    /// Check every case's hash chain and that each case matches the replay of its history.
+    Verify {
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Write synthetic reports from several concurrent writers, printing each acknowledged id.
+    Load(load::LoadArgs),
+    /// Benchmarks, side by side with the plain alternative.
+    Bench {
+        #[command(subcommand)]
+        command: bench::BenchCommand,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("onegrid: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("onegrid: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Opens a database file, creating it (empty) when missing.
+pub fn open_store(db: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
+    let store = SqliteStore::open(db)?;
+    Ok(Arc::new(store))
+}
+
+/// Opens a database that must already exist and hold reference data.
+pub fn open_existing(db: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
+    if !db.exists() {
+        anyhow::bail!(
+            "database {} does not exist (create one with `onegrid demo --db {} --create-only`)",
+            db.display(),
+            db.display()
+        );
+    }
+    open_store(db)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Commands::Demo {
+            db,
+            listen,
+            create_only,
+        } => {
+            let store = open_store(&db)?;
+            if store.count_cases().await? == 0 && store.reference().areas.is_empty() {
+                demo::create(store.as_ref(), chrono::Utc::now()).await?;
+                eprintln!("created the Dongli demo in {}", db.display());
+            } else {
+                eprintln!("using the existing demo database {}", db.display());
+            }
+            demo::print_accounts(store.as_ref());
+            if create_only {
+                return Ok(ExitCode::SUCCESS);
+            }
+            serve(store, &listen).await
+        }
+        Commands::Serve { db, listen } => serve(open_existing(&db)?, &listen).await,
+        Commands::Case { command } => case_cmd::run(command).await,
+        Commands::Verify { db } => verify(&db).await,
+        Commands::Load(args) => load::run(args).await,
+        Commands::Bench { command } => bench::run(command).await,
+    }
+}
+
+async fn serve(store: Arc<dyn Store>, listen: &str) -> anyhow::Result<ExitCode> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    eprintln!("onegrid is serving on http://{address}/ (Ctrl-C stops it)");
+    let shutdown = async {
+        // If the signal handler cannot be installed, serve until killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    onegrid_server::serve(listener, store, shutdown).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn verify(db: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let store = open_existing(db)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("verifying {bar:40} {pos}/{len} cases")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress_bar = bar.clone();
+    let report = store
+        .verify(Arc::new(move |done, total| {
+            progress_bar.set_length(total);
+            progress_bar.set_position(done);
+        }))
+        .await?;
+    bar.finish_and_clear();
+    if report.is_ok() {
+        println!(
+            "ok: {} cases, {} events, every chain verifies",
+            report.cases, report.events
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for broken in &report.broken {
+            println!("BROKEN {}", broken.problem);
+        }
+        println!(
+            "{} of {} cases do not verify ({} events read)",
+            report.broken.len(),
+            report.cases,
+            report.events
+        );
+        Ok(ExitCode::from(3))
+    }
+}

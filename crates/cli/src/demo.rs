@@ -1,0 +1,699 @@
+//! The Dongli (东丽区, 120110) demo: real streets and zones with their official codes, generated
+//! communities and grid cells (no public source lists them, and their names say so), the default
+//! departments and taxonomy, one account per role, and cases whose texts are real citizen messages.
+//!
+//! Case texts come from the 2020 Teddy Cup citizen-message data set (问政 message board; place names
+//! masked by the organisers as A市/A3区). Reporter names and phones, channels, cells and the workflow
+//! history of each case are generated: the messages are real, their handling here is not.
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, Utc};
+use indicatif::{ProgressBar, ProgressStyle};
+use onegrid_core::{
+    Actor, Area, AreaCode, AreaLevel, AreaTree, CaseId, CaseState, CategoryCode, Channel, Command,
+    Departments, NewReport, Person, PersonId, Reference, Reporter, Role, Scope, Taxonomy,
+    WorkCalendar,
+};
+use onegrid_store::Store;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// Dongli's streets and zones: NBS 统计用区划代码 2023 (shared/data/tianjin-admin-codes).
+const STREETS_CSV: &str = include_str!("../data/dongli_streets.csv");
+/// 640 real citizen messages (subject, body, label) from the Teddy Cup 2020 C data set.
+const MESSAGES_TSV: &str = include_str!("../data/demo_messages.tsv");
+
+const DISTRICT: &str = "120110";
+const DAYS: i64 = 90;
+
+/// The accounts printed at start, one per role.
+const ACCOUNTS: [(&str, Role); 8] = [
+    ("citizen", Role::Citizen),
+    ("gridworker", Role::GridWorker),
+    ("dispatcher", Role::Dispatcher),
+    ("handler", Role::DepartmentHandler),
+    ("commander", Role::Commander),
+    ("supervisor", Role::Supervisor),
+    ("admin", Role::Admin),
+    ("integrator", Role::Integrator),
+];
+
+fn code(text: &str) -> anyhow::Result<AreaCode> {
+    AreaCode::parse(text).with_context(|| format!("demo area code {text}"))
+}
+
+fn person_id(text: &str) -> anyhow::Result<PersonId> {
+    PersonId::parse(text).with_context(|| format!("demo person id {text}"))
+}
+
+/// Builds the area tree: the district, its 19 real streets/zones, and generated communities and cells.
+pub fn areas() -> anyhow::Result<AreaTree> {
+    let mut areas = vec![Area {
+        code: code(DISTRICT)?,
+        name: "东丽区".to_string(),
+        generated: false,
+    }];
+    let mut reader = csv::Reader::from_reader(STREETS_CSV.as_bytes());
+    for (index, record) in reader.records().enumerate() {
+        let record = record?;
+        let street_code = code(record.get(0).unwrap_or_default())?;
+        let street_name = record.get(1).unwrap_or_default().to_string();
+        // Zones (类似乡级单位) have no community government; they still get generated grids.
+        let community_count = 3 + (index % 4) as u16;
+        for community in 1..=community_count {
+            let community_code = street_code
+                .child(community)
+                .context("community code out of range")?;
+            for cell in 1..=6u16 {
+                areas.push(Area {
+                    code: community_code
+                        .child(cell)
+                        .context("cell code out of range")?,
+                    name: format!("第{cell}网格（生成）"),
+                    generated: true,
+                });
+            }
+            areas.push(Area {
+                code: community_code,
+                name: format!("{}第{community}社区（生成）", short_street(&street_name)),
+                generated: true,
+            });
+        }
+        areas.push(Area {
+            code: street_code,
+            name: street_name,
+            generated: false,
+        });
+    }
+    Ok(AreaTree::new(areas)?)
+}
+
+fn short_street(name: &str) -> &str {
+    name.strip_suffix("街道").unwrap_or(name)
+}
+
+fn person(id: &str, name: &str, role: Role, scope: Scope) -> anyhow::Result<Person> {
+    Ok(Person {
+        id: person_id(id)?,
+        name: name.to_string(),
+        role,
+        scope,
+        phone: None,
+    })
+}
+
+fn area_scope(codes: &[&AreaCode]) -> Scope {
+    Scope {
+        areas: codes.iter().map(|c| (*c).clone()).collect(),
+        department: None,
+    }
+}
+
+/// One account per role, plus the generated staff the demo's history needs: a grid worker per
+/// community, a dispatcher per street and a handler per department.
+pub fn people(areas: &AreaTree, departments: &Departments) -> anyhow::Result<Vec<Person>> {
+    let district = code(DISTRICT)?;
+    let first_street = code("120110001")?;
+    let first_community = code("120110001001")?;
+    let chengguan = onegrid_core::DepartmentCode::parse("chengguan")?;
+    let mut people = vec![
+        person(
+            "citizen",
+            "王女士（演示市民）",
+            Role::Citizen,
+            Scope::default(),
+        )?,
+        person(
+            "gridworker",
+            "李网格员（演示）",
+            Role::GridWorker,
+            area_scope(&[&first_community]),
+        )?,
+        person(
+            "dispatcher",
+            "张贵庄街道受理员（演示）",
+            Role::Dispatcher,
+            area_scope(&[&first_street]),
+        )?,
+        person(
+            "handler",
+            "城管委处置员（演示）",
+            Role::DepartmentHandler,
+            Scope {
+                areas: Vec::new(),
+                department: Some(chengguan),
+            },
+        )?,
+        person(
+            "commander",
+            "区社会治理指挥中心值班员（演示）",
+            Role::Commander,
+            area_scope(&[&district]),
+        )?,
+        person(
+            "supervisor",
+            "区督查室（演示）",
+            Role::Supervisor,
+            area_scope(&[&district]),
+        )?,
+        person("admin", "系统管理员（演示）", Role::Admin, Scope::default())?,
+        person(
+            "integrator",
+            "12345热线接口（演示）",
+            Role::Integrator,
+            Scope::default(),
+        )?,
+    ];
+    for community in areas.at_level(AreaLevel::Community) {
+        people.push(person(
+            &format!("grid.{}", community.code),
+            &format!("{}网格员（生成）", community.name),
+            Role::GridWorker,
+            area_scope(&[&community.code]),
+        )?);
+    }
+    for street in areas.at_level(AreaLevel::Street) {
+        people.push(person(
+            &format!("dispatcher.{}", street.code),
+            &format!("{}受理员（生成）", street.name),
+            Role::Dispatcher,
+            area_scope(&[&street.code]),
+        )?);
+    }
+    for department in departments.iter() {
+        people.push(person(
+            &format!("handler.{}", department.code),
+            &format!("{}处置员（生成）", department.short_name),
+            Role::DepartmentHandler,
+            Scope {
+                areas: Vec::new(),
+                department: Some(department.code.clone()),
+            },
+        )?);
+    }
+    Ok(people)
+}
+
+/// The demo's reference data.
+pub fn reference() -> anyhow::Result<Reference> {
+    let areas = areas()?;
+    let departments = Departments::default_departments()?;
+    let taxonomy = Taxonomy::default_taxonomy(&departments)?;
+    let people = people(&areas, &departments)?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    Ok(Reference {
+        areas,
+        taxonomy,
+        departments,
+        people,
+        calendar: WorkCalendar::china(),
+    })
+}
+
+/// A real message and the label its government gave it.
+struct Message {
+    subject: String,
+    body: String,
+    label: String,
+}
+
+fn messages() -> Vec<Message> {
+    MESSAGES_TSV
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            (fields.len() == 4).then(|| Message {
+                subject: fields[1].to_string(),
+                body: fields[2].to_string(),
+                label: fields[3].to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The data set's 7 labels map to onegrid's governance major classes (docs/glossary.md).
+fn major_for_label(label: &str) -> &'static str {
+    match label {
+        "城乡建设" => "Z06",
+        "环境保护" => "Z04",
+        "交通运输" => "Z07",
+        "教育文体" => "Z08",
+        "劳动和社会保障" => "Z09",
+        "商贸旅游" => "Z10",
+        "卫生计生" => "Z11",
+        _ => "Z05",
+    }
+}
+
+/// How far a demo case gets through the loop.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Goal {
+    Reported,
+    Accepted,
+    Rejected,
+    Handling,
+    AwaitingVerification,
+    Verified,
+    Closed,
+    Rated,
+    LongTerm,
+}
+
+fn pick_goal(rng: &mut StdRng, age_days: i64) -> Goal {
+    let roll = rng.gen_range(0..100);
+    if age_days < 3 {
+        return match roll {
+            0..=34 => Goal::Reported,
+            35..=49 => Goal::Accepted,
+            50..=79 => Goal::Handling,
+            _ => Goal::AwaitingVerification,
+        };
+    }
+    match roll {
+        0..=3 => Goal::Reported,
+        4..=7 => Goal::Accepted,
+        8..=13 => Goal::Rejected,
+        14..=25 => Goal::Handling,
+        26..=31 => Goal::AwaitingVerification,
+        32..=36 => Goal::Verified,
+        37..=51 => Goal::Closed,
+        52..=95 => Goal::Rated,
+        _ => Goal::LongTerm,
+    }
+}
+
+const SURNAMES: [&str; 12] = [
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙",
+];
+
+/// Drives one demo case from its report to its goal, each step after the last in working time.
+struct CaseDriver<'a> {
+    store: &'a dyn Store,
+    reference: &'a Reference,
+    now: DateTime<Utc>,
+    at: DateTime<Utc>,
+    id: Option<CaseId>,
+}
+
+impl CaseDriver<'_> {
+    fn actor(&self, id: &str) -> anyhow::Result<Actor> {
+        self.reference
+            .person(&person_id(id)?)
+            .map(Person::actor)
+            .with_context(|| format!("demo account {id} missing"))
+    }
+
+    /// Moves the clock forward by a random share of `limit_hours` (sometimes past it, so the demo
+    /// has late cases too). Returns false when that would pass the present: the case stops here.
+    fn advance(&mut self, rng: &mut StdRng, limit_hours: u32) -> anyhow::Result<bool> {
+        let limit_minutes = i64::from(limit_hours.max(1)) * 60;
+        let minutes = rng.gen_range(5..=limit_minutes * 13 / 10);
+        let next = self
+            .reference
+            .calendar
+            .add_working_minutes(self.at, minutes)?;
+        if next >= self.now {
+            return Ok(false);
+        }
+        self.at = next;
+        Ok(true)
+    }
+
+    async fn act(&mut self, actor: &str, command: Command) -> anyhow::Result<()> {
+        let id = self.id.context("case not reported yet")?;
+        let actor = self.actor(actor)?;
+        self.store
+            .act(id, None, command, &actor, self.at)
+            .await
+            .with_context(|| format!("demo case {id}"))?;
+        Ok(())
+    }
+}
+
+async fn drive_case(
+    store: &dyn Store,
+    reference: &Reference,
+    message: &Message,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> anyhow::Result<CaseId> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let cells: Vec<&Area> = reference.areas.at_level(AreaLevel::Cell).collect();
+    let cell = cells[rng.gen_range(0..cells.len())].code.clone();
+    let community = cell
+        .ancestor_at(AreaLevel::Community)
+        .context("cell without community")?;
+    let street = cell
+        .ancestor_at(AreaLevel::Street)
+        .context("cell without street")?;
+    let major = major_for_label(&message.label);
+    let choices: Vec<&CategoryCode> = reference
+        .taxonomy
+        .iter()
+        .filter(|c| c.code.major() == major)
+        .map(|c| &c.code)
+        .collect();
+    let category = choices[rng.gen_range(0..choices.len())].clone();
+    let limits = reference
+        .taxonomy
+        .get(&category)
+        .context("category")?
+        .limits;
+    let channel = match rng.gen_range(0..10) {
+        0..=2 => Channel::GridWorker,
+        3..=4 => Channel::Citizen,
+        5..=7 => Channel::Hotline12345,
+        8 => Channel::PublicOpinion,
+        _ => Channel::Open311,
+    };
+    let reporter_account = match channel {
+        Channel::GridWorker => format!("grid.{community}"),
+        Channel::Citizen | Channel::Open311 => "citizen".to_string(),
+        _ => "integrator".to_string(),
+    };
+    let age_minutes = rng.gen_range(30..DAYS * 24 * 60);
+    let reported_at = now - Duration::minutes(age_minutes);
+    let goal = pick_goal(&mut rng, age_minutes / 60 / 24);
+    let mut driver = CaseDriver {
+        store,
+        reference,
+        now,
+        at: reported_at,
+        id: None,
+    };
+    let name = format!(
+        "{}{}（生成）",
+        SURNAMES[rng.gen_range(0..SURNAMES.len())],
+        if rng.gen_bool(0.5) {
+            "先生"
+        } else {
+            "女士"
+        }
+    );
+    let phone = format!(
+        "1{}{:09}",
+        rng.gen_range(3..=9),
+        rng.gen_range(0..1_000_000_000u64)
+    );
+    let report = NewReport {
+        channel,
+        reporter: Reporter {
+            channel,
+            person: None,
+            name: Some(name),
+            phone: Some(phone),
+        },
+        cell: cell.clone(),
+        point: None,
+        address: None,
+        category: category.clone(),
+        title: message.subject.clone(),
+        description: message.body.clone(),
+        photos: Vec::new(),
+        tier: None,
+    };
+    let actor = driver.actor(&reporter_account)?;
+    let case = store
+        .report(report, &actor, reported_at)
+        .await
+        .with_context(|| format!("demo report {:?}", message.subject))?;
+    driver.id = Some(case.id);
+    if goal == Goal::Reported {
+        return Ok(case.id);
+    }
+    let dispatcher = format!("dispatcher.{street}");
+    let grid_worker = format!("grid.{community}");
+    if !driver.advance(&mut rng, limits.accept_hours)? {
+        return Ok(case.id);
+    }
+    if goal == Goal::Rejected {
+        driver
+            .act(
+                &dispatcher,
+                Command::Reject {
+                    reason: "不属于本平台受理范围，已告知来电人通过相应渠道反映（演示）"
+                        .to_string(),
+                },
+            )
+            .await?;
+        return Ok(case.id);
+    }
+    let self_settled = channel == Channel::GridWorker && rng.gen_bool(0.4);
+    if self_settled {
+        driver
+            .act(
+                &grid_worker,
+                Command::SelfSettle {
+                    evidence: vec!["现场处置照片（演示）".to_string()],
+                    note: "网格员现场协调解决（演示）".to_string(),
+                },
+            )
+            .await?;
+    } else {
+        driver
+            .act(&dispatcher, Command::Accept { category: None })
+            .await?;
+        if goal == Goal::Accepted || !driver.advance(&mut rng, limits.dispatch_hours)? {
+            return Ok(case.id);
+        }
+        driver
+            .act(
+                &dispatcher,
+                Command::Dispatch {
+                    department: None,
+                    co_departments: Vec::new(),
+                },
+            )
+            .await?;
+        let department = reference
+            .taxonomy
+            .get(&category)
+            .context("category")?
+            .department
+            .clone();
+        let handler = format!("handler.{department}");
+        if rng.gen_bool(0.06) && driver.advance(&mut rng, 2)? {
+            driver
+                .act(
+                    "commander",
+                    Command::Supervise {
+                        note: "请加快办理，按期反馈（演示督办）".to_string(),
+                    },
+                )
+                .await?;
+        }
+        if goal == Goal::LongTerm {
+            if driver.advance(&mut rng, limits.handle_hours)? {
+                driver
+                    .act(
+                        &dispatcher,
+                        Command::SetLongTerm {
+                            reason: "涉及规划调整，需纳入年度计划解决（演示）".to_string(),
+                        },
+                    )
+                    .await?;
+            }
+            return Ok(case.id);
+        }
+        if rng.gen_bool(0.08) && driver.advance(&mut rng, limits.handle_hours / 2)? {
+            driver
+                .act(
+                    &handler,
+                    Command::RequestExtension {
+                        hours: limits.handle_hours,
+                        reason: "需协调产权单位，申请延期（演示）".to_string(),
+                    },
+                )
+                .await?;
+            if driver.advance(&mut rng, 2)? {
+                driver.act(&dispatcher, Command::ApproveExtension).await?;
+            }
+        }
+        if goal == Goal::Handling || !driver.advance(&mut rng, limits.handle_hours)? {
+            return Ok(case.id);
+        }
+        driver
+            .act(
+                &handler,
+                Command::Feedback {
+                    evidence: vec!["处置后照片（演示）".to_string()],
+                    note: "已按要求处置完毕（演示）".to_string(),
+                },
+            )
+            .await?;
+        if rng.gen_bool(0.12) && driver.advance(&mut rng, limits.verify_hours)? {
+            driver
+                .act(
+                    &grid_worker,
+                    Command::Verify {
+                        passed: false,
+                        note: "现场核查仍未解决，退回重办（演示）".to_string(),
+                    },
+                )
+                .await?;
+            if !driver.advance(&mut rng, limits.handle_hours)? {
+                return Ok(case.id);
+            }
+            driver
+                .act(
+                    &handler,
+                    Command::Feedback {
+                        evidence: vec!["返工后照片（演示）".to_string()],
+                        note: "已返工处置（演示）".to_string(),
+                    },
+                )
+                .await?;
+        }
+    }
+    if goal == Goal::AwaitingVerification || !driver.advance(&mut rng, limits.verify_hours)? {
+        return Ok(case.id);
+    }
+    let verifier = if self_settled {
+        dispatcher.as_str()
+    } else {
+        grid_worker.as_str()
+    };
+    driver
+        .act(
+            verifier,
+            Command::Verify {
+                passed: true,
+                note: "现场核查已解决（演示）".to_string(),
+            },
+        )
+        .await?;
+    if goal == Goal::Verified || !driver.advance(&mut rng, limits.close_hours)? {
+        return Ok(case.id);
+    }
+    driver
+        .act(
+            &dispatcher,
+            Command::Close {
+                note: String::new(),
+            },
+        )
+        .await?;
+    if goal == Goal::Rated && driver.advance(&mut rng, 8)? {
+        let score = match rng.gen_range(0..100) {
+            0..=59 => 5,
+            60..=84 => 4,
+            85..=92 => 3,
+            93..=96 => 2,
+            _ => 1,
+        };
+        let rater = if reporter_account == "citizen" {
+            "citizen"
+        } else {
+            dispatcher.as_str()
+        };
+        driver
+            .act(
+                rater,
+                Command::Rate {
+                    score,
+                    comment: if rater == "citizen" {
+                        "演示评价".to_string()
+                    } else {
+                        "回访评价（演示）".to_string()
+                    },
+                },
+            )
+            .await?;
+    }
+    Ok(case.id)
+}
+
+/// Creates the demo in an empty store: reference data, then the cases.
+pub async fn create(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let reference = reference()?;
+    store.put_reference(reference.clone()).await?;
+    let messages = messages();
+    let bar = ProgressBar::new(messages.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("creating demo cases {bar:40} {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    // Cases are independent; drive them a few at a time so their writes share commits.
+    let mut ids = Vec::with_capacity(messages.len());
+    for (chunk_index, chunk) in messages.chunks(32).enumerate() {
+        let results = futures::future::join_all(chunk.iter().enumerate().map(|(i, message)| {
+            let seed = (chunk_index * 32 + i) as u64;
+            drive_case(store, &reference, message, seed, now)
+        }))
+        .await;
+        for result in results {
+            ids.push(result?);
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    merge_duplicates(store, &reference, now).await?;
+    Ok(())
+}
+
+/// Some matters are reported twice. The demo re-reports a dozen open cases through the 12345
+/// hotline (same text, same cell, a little later) and merges each repeat into the original, as a
+/// dispatcher would: one case, every reporter kept.
+async fn merge_duplicates(
+    store: &dyn Store,
+    reference: &Reference,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let commander = reference
+        .person(&person_id("commander")?)
+        .map(Person::actor)
+        .context("commander account")?;
+    let integrator = reference
+        .person(&person_id("integrator")?)
+        .map(Person::actor)
+        .context("integrator account")?;
+    let open = store
+        .list_cases(&onegrid_store::CaseFilter {
+            state: Some(CaseState::Accepted),
+            limit: Some(12),
+            ..Default::default()
+        })
+        .await?;
+    for original in open {
+        let repeated_at = (original.updated_at + Duration::minutes(20)).min(now);
+        let repeat = NewReport {
+            channel: Channel::Hotline12345,
+            reporter: Reporter {
+                channel: Channel::Hotline12345,
+                person: None,
+                name: Some("赵先生（生成）".to_string()),
+                phone: Some("13900000000".to_string()),
+            },
+            cell: original.cell.clone(),
+            point: None,
+            address: None,
+            category: original.category.clone(),
+            title: original.title.clone(),
+            description: original.description.clone(),
+            photos: Vec::new(),
+            tier: None,
+        };
+        let repeat = store.report(repeat, &integrator, repeated_at).await?;
+        store
+            .merge(repeat.id, original.id, &commander, repeated_at)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Prints the demo accounts, one per role.
+pub fn print_accounts(store: &dyn Store) {
+    let reference = store.reference();
+    eprintln!("demo accounts (one per role):");
+    for (id, role) in ACCOUNTS {
+        if let Some(person) = PersonId::parse(id)
+            .ok()
+            .and_then(|p| reference.person(&p).cloned())
+        {
+            eprintln!("  {id:<12} {:<18} {}", role.as_str(), person.name);
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! `onegrid load`: concurrent writers sending synthetic reports, printing each id once it is
+//! acknowledged (durable). The crash test kills it mid-run and checks every printed id survived.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context;
+use onegrid_core::{Actor, AreaLevel, Channel, NewReport, Reference, Reporter, Role};
+
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// A database holding reference data (e.g. made by `onegrid demo --create-only`).
+    #[arg(long)]
+    pub db: PathBuf,
+    /// Concurrent writers.
+    #[arg(long, default_value_t = 8)]
+    pub writers: usize,
+    /// Reports to write in all.
+    #[arg(long, default_value_t = 10_000)]
+    pub reports: u64,
+}
+
+/// The 12345 integrator account that synthetic reports are written as.
+pub fn load_actor(reference: &Reference) -> anyhow::Result<Actor> {
+    reference
+        .people
+        .values()
+        .find(|p| p.role == Role::Integrator)
+        .map(|p| p.actor())
+        .context("the database has no integrator account to write reports as (create it with `onegrid demo --create-only`)")
+}
+
+/// The n-th synthetic report: cells and categories taken in turn, so every report is valid.
+pub fn synthetic_report(reference: &Reference, n: u64) -> anyhow::Result<NewReport> {
+    let cells: Vec<_> = reference.areas.at_level(AreaLevel::Cell).collect();
+    let categories: Vec<_> = reference.taxonomy.iter().collect();
+    anyhow::ensure!(
+        !cells.is_empty() && !categories.is_empty(),
+        "the database has no grid cells or no categories"
+    );
+    let cell = cells[(n as usize) % cells.len()];
+    let category = categories[(n as usize * 7) % categories.len()];
+    Ok(NewReport {
+        channel: Channel::Hotline12345,
+        reporter: Reporter {
+            channel: Channel::Hotline12345,
+            person: None,
+            name: Some("测试来电人".to_string()),
+            phone: Some(format!("1380000{:04}", n % 10_000)),
+        },
+        cell: cell.code.clone(),
+        point: None,
+        address: Some(format!("{}附近", cell.name)),
+        category: category.code.clone(),
+        title: format!("负载测试工单 {n}：{}", category.name),
+        description: format!("合成的测试工单（非真实来电），编号 {n}，用于压力与崩溃测试。"),
+        photos: Vec::new(),
+        tier: None,
+    })
+}
+
+pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(args.writers > 0, "--writers must be at least 1");
+    let store = crate::open_existing(&args.db)?;
+    let reference = store.reference();
+    let actor = Arc::new(load_actor(&reference)?);
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..args.writers {
+        let store = store.clone();
+        let reference = reference.clone();
+        let actor = actor.clone();
+        let next = next.clone();
+        let total = args.reports;
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                if n >= total {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let report = synthetic_report(&reference, n)?;
+                let case = store.report(report, &actor, chrono::Utc::now()).await?;
+                // Printed only after the store acknowledged the durable write.
+                let mut stdout = std::io::stdout().lock();
+                writeln!(stdout, "{}", case.id)?;
+                stdout.flush()?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    Ok(ExitCode::SUCCESS)
+}
