@@ -25,6 +25,8 @@ struct Cli {
     command: Commands,
 }
 
+// Parsed once per run; the size difference between variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Commands {
     /// Create the Dongli demo database if it is missing, then serve it.
