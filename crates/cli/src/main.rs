@@ -56,6 +56,19 @@ enum Commands {
         #[arg(long)]
         db: PathBuf,
     },
+    /// KPIs per district, street, community, cell or department, from the case histories.
+    Kpi {
+        #[arg(long)]
+        db: PathBuf,
+        /// district, street, community, cell or department.
+        #[arg(long, default_value = "street")]
+        by: String,
+        /// Cases reported in the last N days (ending now).
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write synthetic reports from several concurrent writers, printing each acknowledged id.
     Load(load::LoadArgs),
     /// Benchmarks, side by side with the plain alternative.
@@ -134,6 +147,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Serve { db, listen } => serve(open_existing(&db)?, &listen).await,
         Commands::Case { command } => case_cmd::run(command).await,
         Commands::Verify { db } => verify(&db).await,
+        Commands::Kpi { db, by, days, json } => kpi(&db, &by, days, json).await,
         Commands::Load(args) => load::run(args).await,
         Commands::Bench { command } => bench::run(command).await,
     }
@@ -188,4 +202,77 @@ async fn verify(db: &std::path::Path) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::from(3))
     }
+}
+
+async fn kpi(db: &std::path::Path, by: &str, days: i64, json: bool) -> anyhow::Result<ExitCode> {
+    use onegrid_core::kpi::{compute, KpiGrouping};
+    let grouping = KpiGrouping::parse(by).with_context(|| {
+        format!("--by {by:?} is not one of: district, street, community, cell, department")
+    })?;
+    anyhow::ensure!(days > 0, "--days must be at least 1");
+    let store = open_existing(db)?;
+    let to = chrono::Utc::now();
+    let from = to - chrono::Duration::days(days);
+    let histories = store.histories(from, to).await?;
+    let reference = store.reference();
+    let rows = compute(
+        &reference.calendar,
+        histories.iter().map(Vec::as_slice),
+        grouping,
+        from,
+        to,
+    )?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let percent =
+        |rate: Option<f64>| rate.map_or("—".to_string(), |r| format!("{:.1}%", r * 100.0));
+    println!(
+        "{:<28} {:>6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8}",
+        "",
+        "上报",
+        "按期处置率",
+        "结案率",
+        "返工率",
+        "超期",
+        "平均处置h",
+        "响应率",
+        "解决率",
+        "满意率"
+    );
+    for row in &rows {
+        let name = match grouping {
+            KpiGrouping::Department if row.key == "grid" => "网格自处置".to_string(),
+            KpiGrouping::Department if row.key == "unassigned" => "未派遣".to_string(),
+            KpiGrouping::Department => onegrid_core::DepartmentCode::parse(&row.key)
+                .ok()
+                .and_then(|code| {
+                    reference
+                        .departments
+                        .get(&code)
+                        .map(|d| d.short_name.clone())
+                })
+                .unwrap_or_else(|| row.key.clone()),
+            _ => onegrid_core::AreaCode::parse(&row.key)
+                .ok()
+                .and_then(|code| reference.areas.get(&code).map(|a| a.name.clone()))
+                .unwrap_or_else(|| row.key.clone()),
+        };
+        println!(
+            "{:<28} {:>6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8}",
+            name,
+            row.reported,
+            percent(row.on_time_handling_rate),
+            percent(row.closure_rate),
+            percent(row.rework_rate),
+            row.overdue,
+            row.mean_handling_hours
+                .map_or("—".to_string(), |h| format!("{h:.1}")),
+            percent(row.response_rate),
+            percent(row.solution_rate),
+            percent(row.satisfaction_rate),
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
