@@ -376,7 +376,18 @@ fn verify(
             match replay(id, events) {
                 Err(error) => report.broken.push(broken_case(id, &error)),
                 Ok(rebuilt) => match rows::load_case(connection, id)? {
-                    Some(stored) if stored == rebuilt => {}
+                    Some(stored) if stored == rebuilt => {
+                        let columns = rows::load_case_columns(connection, id)?;
+                        if columns != Some(rows::case_columns(&rebuilt)) {
+                            report.broken.push(BrokenCase {
+                                case_id: id,
+                                problem: format!(
+                                    "case {id}: the stored case's list columns (state, cell, \
+                                     department…) differ from the replay of its history"
+                                ),
+                            });
+                        }
+                    }
                     Some(_) => report.broken.push(BrokenCase {
                         case_id: id,
                         problem: format!(

@@ -9,7 +9,8 @@ use onegrid_core::{
     Departments, Event, Person, PersonId, Reference, Role, Scope, Taxonomy, Tier, WorkCalendar,
     WorkingHours,
 };
-use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
 
 use crate::StoreError;
 
@@ -72,6 +73,9 @@ pub fn write_event_and_case(
             event_body,
             event.hash,
         ])?;
+    let mut values = vec![Value::Integer(case.id.0 as i64)];
+    values.extend(case_columns(case));
+    values.push(Value::Text(case_body));
     transaction
         .prepare_cached(
             "INSERT INTO cases (id, version, state, cell, category, tier, channel, department, \
@@ -83,22 +87,46 @@ pub fn write_event_and_case(
              updated_at = excluded.updated_at, due_at = excluded.due_at, \
              head_hash = excluded.head_hash, body = excluded.body",
         )?
-        .execute(params![
-            case.id.0 as i64,
-            case.version as i64,
-            case.state.as_str(),
-            case.cell.as_str(),
-            case.category.as_str(),
-            case.tier.as_str(),
-            case.channel.as_str(),
-            case.lead_department().map(DepartmentCode::as_str),
-            time_text(&case.reported_at),
-            time_text(&case.updated_at),
-            case.deadline.map(|d| time_text(&d.due_at)),
-            case.head_hash,
-            case_body,
-        ])?;
+        .execute(params_from_iter(values))?;
     Ok(())
+}
+
+/// The columns of a case row between its id and its body, in table order. They are what
+/// `list_cases` filters on, so `verify` recomputes them from the replay and compares, as it does
+/// the body: a forged state column would otherwise put a case in the wrong lists unnoticed.
+pub fn case_columns(case: &Case) -> Vec<Value> {
+    let text = |s: &str| Value::Text(s.to_string());
+    vec![
+        Value::Integer(case.version as i64),
+        text(case.state.as_str()),
+        text(case.cell.as_str()),
+        text(case.category.as_str()),
+        text(case.tier.as_str()),
+        text(case.channel.as_str()),
+        case.lead_department()
+            .map_or(Value::Null, |d| text(d.as_str())),
+        Value::Text(time_text(&case.reported_at)),
+        Value::Text(time_text(&case.updated_at)),
+        case.deadline
+            .map_or(Value::Null, |d| Value::Text(time_text(&d.due_at))),
+        text(&case.head_hash),
+    ]
+}
+
+/// The stored `case_columns` of a case row.
+pub fn load_case_columns(
+    connection: &Connection,
+    id: CaseId,
+) -> Result<Option<Vec<Value>>, StoreError> {
+    let columns = connection
+        .query_row(
+            "SELECT version, state, cell, category, tier, channel, department, reported_at, \
+             updated_at, due_at, head_hash FROM cases WHERE id = ?1",
+            params![id.0 as i64],
+            |row| (0..11).map(|i| row.get::<_, Value>(i)).collect(),
+        )
+        .optional()?;
+    Ok(columns)
 }
 
 const WORKING_HOURS_KEY: &str = "working_hours";
