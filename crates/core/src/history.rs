@@ -415,6 +415,8 @@ pub fn evolve(case: Option<Case>, event: &Event) -> Result<Case, ChainError> {
         EventKind::Returned { reason, deadline } => {
             case.state = CaseState::Accepted;
             case.handler = None;
+            // Co-handlers were chosen with the misrouted dispatch; the next dispatch chooses again.
+            case.co_departments.clear();
             case.pending_extension = None;
             case.return_count += 1;
             case.reason = Some(reason.clone());

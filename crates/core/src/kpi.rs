@@ -19,8 +19,8 @@ pub enum KpiGrouping {
     Street,
     Community,
     Cell,
-    /// By the lead department (主办) of the case's last dispatch; `grid` for cases settled in the
-    /// grid, `unassigned` for cases never dispatched.
+    /// By the case's handler at the end of the window: its lead department (主办), `grid` for cases
+    /// settled in the grid, `unassigned` for cases not (or no longer) dispatched.
     Department,
 }
 

@@ -812,6 +812,13 @@ pub fn merge(
         target: target.id,
         why: why.to_string(),
     };
+    let merge_into = Command::MergeInto { target: target.id };
+    if !role_allowed(&merge_into, actor.role) {
+        return Err(WorkflowError::RoleNotAllowed {
+            role: actor.role,
+            command: merge_into.name(),
+        });
+    }
     if target.state.is_final() {
         return Err(bad(&format!(
             "the target is {} ({})",
