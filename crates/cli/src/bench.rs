@@ -185,13 +185,19 @@ async fn through_store(
     let actor = Arc::new(crate::load::load_actor(&reference)?);
     let next = Arc::new(AtomicU64::new(0));
     let bar = progress(reports, format!("onegrid, {writers} writers"));
+    // Made before the clock starts, as the plain variants' rows are.
+    let prepared: Arc<Vec<_>> = Arc::new(
+        (0..reports)
+            .map(|n| crate::load::synthetic_report(&reference, n))
+            .collect::<anyhow::Result<_>>()?,
+    );
 
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(writers);
     for _ in 0..writers {
-        let (store, reference, actor, next, bar) = (
+        let (store, prepared, actor, next, bar) = (
             store.clone(),
-            reference.clone(),
+            prepared.clone(),
             actor.clone(),
             next.clone(),
             bar.clone(),
@@ -203,7 +209,10 @@ async fn through_store(
                 if n >= reports {
                     return Ok::<u64, anyhow::Error>(written);
                 }
-                let report = crate::load::synthetic_report(&reference, n)?;
+                let report = prepared
+                    .get(n as usize)
+                    .cloned()
+                    .context("report index out of range")?;
                 let title = report.title.clone();
                 let case = store.report(report, &actor, now).await?;
                 anyhow::ensure!(

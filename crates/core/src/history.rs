@@ -183,11 +183,11 @@ struct HashedContent<'a> {
     prev_hash: &'a str,
 }
 
-/// SHA-256 over the canonical JSON of the event's content, which includes `prev_hash`.
+/// The canonical JSON of an event's content (everything but its own hash).
 ///
 /// serde_json writes struct fields in declaration order and the event holds no maps, so the bytes
 /// are the same on every machine and every run.
-pub fn event_hash(
+fn content_json(
     case_id: CaseId,
     seq: u64,
     at: &DateTime<Utc>,
@@ -203,9 +203,32 @@ pub fn event_hash(
         kind,
         prev_hash,
     };
-    // Serializing these plain types to a Vec cannot fail; fall back to an impossible hash if it did.
-    let bytes = serde_json::to_vec(&content).unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
+    // Serializing these plain types to a String cannot fail; an empty string gives a hash that no
+    // honest event has, so the failure would show up in `verify_chain`.
+    serde_json::to_string(&content).unwrap_or_default()
+}
+
+/// SHA-256 over the canonical JSON of the event's content, which includes `prev_hash`.
+pub fn event_hash(
+    case_id: CaseId,
+    seq: u64,
+    at: &DateTime<Utc>,
+    actor: &ActorRef,
+    kind: &EventKind,
+    prev_hash: &str,
+) -> String {
+    let json = content_json(case_id, seq, at, actor, kind, prev_hash);
+    hex::encode(Sha256::digest(json.as_bytes()))
+}
+
+/// An event together with its JSON, built from the same bytes that were hashed, so a store can
+/// write it without serializing the event a second time (the hot path of intake).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SealedEvent {
+    pub event: Event,
+    /// Equal to `serde_json::to_string(&event)`: `Event`'s fields are the hashed content's fields,
+    /// in the same order, followed by `hash`.
+    pub json: String,
 }
 
 impl Event {
@@ -218,15 +241,36 @@ impl Event {
         kind: EventKind,
         prev_hash: &str,
     ) -> Event {
-        let hash = event_hash(case_id, seq, &at, &actor, &kind, prev_hash);
-        Event {
-            case_id,
-            seq,
-            at,
-            actor,
-            kind,
-            prev_hash: prev_hash.to_string(),
-            hash,
+        Event::sealed(case_id, seq, at, actor, kind, prev_hash).event
+    }
+
+    /// Like `new`, and also returns the event's JSON.
+    pub fn sealed(
+        case_id: CaseId,
+        seq: u64,
+        at: DateTime<Utc>,
+        actor: ActorRef,
+        kind: EventKind,
+        prev_hash: &str,
+    ) -> SealedEvent {
+        let mut json = content_json(case_id, seq, &at, &actor, &kind, prev_hash);
+        let hash = hex::encode(Sha256::digest(json.as_bytes()));
+        // Append the hash as the last field: `{…content…,"hash":"…"}`.
+        json.pop();
+        json.push_str(",\"hash\":\"");
+        json.push_str(&hash);
+        json.push_str("\"}");
+        SealedEvent {
+            event: Event {
+                case_id,
+                seq,
+                at,
+                actor,
+                kind,
+                prev_hash: prev_hash.to_string(),
+                hash,
+            },
+            json,
         }
     }
 
@@ -540,4 +584,36 @@ pub fn reported_cell(events: &[Event]) -> Option<&AreaCode> {
         EventKind::Reported { report, .. } => Some(&report.cell),
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::org::{PersonId, Role};
+
+    #[test]
+    fn sealed_json_is_the_events_own_json() {
+        let sealed = Event::sealed(
+            CaseId(7),
+            3,
+            DateTime::parse_from_rfc3339("2024-02-18T09:30:00.123456789+08:00")
+                .expect("time")
+                .to_utc(),
+            ActorRef {
+                person: PersonId::parse("wang").expect("id"),
+                role: Role::Dispatcher,
+            },
+            EventKind::Rejected {
+                reason: "不属于受理范围 \"引号\" \\ 与换行\n".to_string(),
+            },
+            GENESIS_HASH,
+        );
+        assert_eq!(
+            sealed.json,
+            serde_json::to_string(&sealed.event).expect("serialize")
+        );
+        let back: Event = serde_json::from_str(&sealed.json).expect("parse");
+        assert_eq!(back, sealed.event);
+        assert_eq!(back.computed_hash(), back.hash);
+    }
 }

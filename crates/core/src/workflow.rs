@@ -16,7 +16,7 @@ use crate::area::{AreaLevel, AreaTree};
 use crate::calendar::{CalendarError, WorkCalendar};
 use crate::case::{Case, CaseId, CaseState, Channel, Deadline, Handler, NewReport, Rating};
 use crate::category::{CategoryCode, Stage, Taxonomy};
-use crate::history::{evolve, ActorRef, Event, EventKind, GENESIS_HASH};
+use crate::history::{evolve, ActorRef, Event, EventKind, SealedEvent, GENESIS_HASH};
 use crate::org::{Actor, DepartmentCode, Departments, Role};
 use crate::tier::Tier;
 
@@ -386,6 +386,17 @@ pub fn apply(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<(Case, Event), WorkflowError> {
+    apply_sealed(rules, case, command, actor, now).map(|(case, sealed)| (case, sealed.event))
+}
+
+/// `apply`, returning the event with its JSON for a store to write (see `SealedEvent`).
+pub fn apply_sealed(
+    rules: &Rules<'_>,
+    case: Option<&Case>,
+    command: &Command,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Case, SealedEvent), WorkflowError> {
     if !role_allowed(command, actor.role) {
         return Err(WorkflowError::RoleNotAllowed {
             role: actor.role,
@@ -411,13 +422,13 @@ pub fn apply(
             (case.id, case.version + 1, case.head_hash.clone(), kind)
         }
     };
-    let event = Event::new(case_id, seq, now, actor_ref, kind, &prev_hash);
+    let sealed = Event::sealed(case_id, seq, now, actor_ref, kind, &prev_hash);
     // evolve only fails on an event that cannot follow the case, which decide never produces.
-    let next = evolve(case.cloned(), &event).map_err(|e| WorkflowError::InvalidInput {
+    let next = evolve(case.cloned(), &sealed.event).map_err(|e| WorkflowError::InvalidInput {
         field: "history",
         problem: e.to_string(),
     })?;
-    Ok((next, event))
+    Ok((next, sealed))
 }
 
 fn decide_report(

@@ -11,9 +11,14 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use onegrid_core::{apply, merge, Actor, Case, CaseId, Command, NewReport, Person, Reference};
+use onegrid_core::history::SealedEvent;
+use onegrid_core::workflow::apply_sealed;
+use onegrid_core::{
+    merge, Actor, Case, CaseId, Command, NewReport, Person, Reference, WorkflowError,
+};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -22,6 +27,10 @@ use crate::StoreError;
 
 /// Most requests committed in one transaction.
 const MAX_BATCH: usize = 4096;
+/// Longest a batch waits for more requests when writers are concurrent.
+const LINGER_MAX: Duration = Duration::from_micros(400);
+/// A batch stops waiting when no request arrived for this long.
+const LINGER_GAP: Duration = Duration::from_micros(40);
 
 pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
@@ -108,15 +117,16 @@ impl Writer {
     /// Runs until every sender is dropped.
     pub fn run(mut self, mut receiver: mpsc::Receiver<WriteRequest>) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut last_batch_len = 0;
         while let Some(first) = receiver.blocking_recv() {
             batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
-                }
+            drain_queued(&mut receiver, &mut batch);
+            if last_batch_len > 1 {
+                linger(&mut receiver, &mut batch);
             }
-            self.commit_batch(batch.drain(..));
+            last_batch_len = batch.len();
+            tracing::trace!(requests = last_batch_len, "commit batch");
+            self.commit_batch(std::mem::take(&mut batch));
         }
     }
 
@@ -127,7 +137,7 @@ impl Writer {
         }
     }
 
-    fn commit_batch(&mut self, batch: impl Iterator<Item = WriteRequest>) {
+    fn commit_batch(&mut self, batch: Vec<WriteRequest>) {
         let mut pending = Vec::new();
         let mut new_reference: Option<Arc<Reference>> = None;
         let first_id = self.next_id;
@@ -203,12 +213,18 @@ impl Writer {
                 reply,
             } => {
                 let id = CaseId(*next_id);
-                let command = Command::Report { id, report };
-                match apply(&rules, None, &command, &actor, now) {
-                    Ok((case, event)) => {
-                        rows::write_event_and_case(transaction, &event, &case)?;
+                match prepare_report(&rules, id, &report, &actor, now) {
+                    Ok((case, sealed, case_json)) => {
+                        rows::write_prepared(
+                            transaction,
+                            &sealed.event,
+                            &sealed.json,
+                            &case,
+                            &case_json,
+                        )?;
                         *next_id += 1;
-                        touched.insert(id, case.clone());
+                        // Not kept in `touched`: a later request naming this new id reads it back
+                        // from the open transaction, and reports are the hot path.
                         Ok(Pending::Case(reply, Ok(case)))
                     }
                     Err(error) => Ok(Pending::Case(reply, Err(error.into()))),
@@ -253,9 +269,14 @@ impl Writer {
                         )),
                     ));
                 }
-                match apply(&rules, Some(&case), &command, &actor, now) {
-                    Ok((next, event)) => {
-                        rows::write_event_and_case(transaction, &event, &next)?;
+                match apply_sealed(&rules, Some(&case), &command, &actor, now) {
+                    Ok((next, sealed)) => {
+                        rows::write_sealed_event_and_case(
+                            transaction,
+                            &sealed.event,
+                            &sealed.json,
+                            &next,
+                        )?;
                         touched.insert(id, next.clone());
                         Ok(Pending::Case(reply, Ok(next)))
                     }
@@ -306,6 +327,57 @@ impl Writer {
                 *new_reference = Some(Arc::new(updated));
                 Ok(Pending::Unit(reply, Ok(())))
             }
+        }
+    }
+}
+
+/// Decides one report: the new case, its sealed first event and the case's JSON.
+fn prepare_report(
+    rules: &onegrid_core::Rules<'_>,
+    id: CaseId,
+    report: &NewReport,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(Case, SealedEvent, String), WorkflowError> {
+    let command = Command::Report {
+        id,
+        report: Box::new(report.clone()),
+    };
+    let (case, sealed) = apply_sealed(rules, None, &command, actor, now)?;
+    let case_json = serde_json::to_string(&case).map_err(|e| WorkflowError::InvalidInput {
+        field: "case",
+        problem: e.to_string(),
+    })?;
+    Ok((case, sealed, case_json))
+}
+
+fn drain_queued(receiver: &mut mpsc::Receiver<WriteRequest>, batch: &mut Vec<WriteRequest>) {
+    while batch.len() < MAX_BATCH {
+        match receiver.try_recv() {
+            Ok(request) => batch.push(request),
+            Err(_) => break,
+        }
+    }
+}
+
+/// Like PostgreSQL's `commit_delay`: when the last batch showed concurrent writers, wait a moment
+/// for the callers that were answered by it to send their next request, so that they share this
+/// commit instead of forming a second, alternating group that pays its own fsync. A lone writer
+/// (batches of one) never waits.
+fn linger(receiver: &mut mpsc::Receiver<WriteRequest>, batch: &mut Vec<WriteRequest>) {
+    let started = Instant::now();
+    let mut last_arrival = started;
+    while batch.len() < MAX_BATCH
+        && started.elapsed() < LINGER_MAX
+        && last_arrival.elapsed() < LINGER_GAP
+    {
+        match receiver.try_recv() {
+            Ok(request) => {
+                batch.push(request);
+                last_arrival = Instant::now();
+            }
+            // Let the callers' threads run; on a small machine they share our cores.
+            Err(_) => std::thread::yield_now(),
         }
     }
 }
