@@ -17,7 +17,10 @@ use onegrid_store::{SqliteStore, Store};
 use rusqlite::{params, Connection};
 
 /// The schema the store creates, so that the plain inserts pay for the same indexes and triggers.
-const SCHEMA: &str = include_str!("../../store/migrations/sqlite/0001_initial.sql");
+const SCHEMA: [&str; 2] = [
+    include_str!("../../store/migrations/sqlite/0001_initial.sql"),
+    include_str!("../../store/migrations/sqlite/0002_events_rowid.sql"),
+];
 
 /// Reports per transaction in the plain batched reference.
 const PLAIN_BATCH: usize = 1_000;
@@ -43,9 +46,12 @@ pub enum BenchCommand {
         /// Concurrent writers to measure the store with, each waiting for its acknowledgement.
         #[arg(long, value_delimiter = ',', default_value = "1,8,64")]
         writers: Vec<usize>,
-        /// directory for the temporary databases (default: a temp dir)
+        /// Directory for the temporary databases (default: a temp dir).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Runs of each variant; the median is reported (disk timings vary from run to run).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
     },
 }
 
@@ -55,7 +61,8 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             reports,
             writers,
             dir,
-        } => ingest(reports, &writers, dir.as_deref()).await,
+            rounds,
+        } => ingest(reports, &writers, dir.as_deref(), rounds).await,
     }
 }
 
@@ -73,8 +80,14 @@ impl Measurement {
     }
 }
 
-async fn ingest(reports: u64, writers: &[usize], dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+async fn ingest(
+    reports: u64,
+    writers: &[usize],
+    dir: Option<&Path>,
+    rounds: usize,
+) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(reports > 0, "--reports must be at least 1");
+    anyhow::ensure!(rounds > 0, "--rounds must be at least 1");
     anyhow::ensure!(
         !writers.is_empty() && writers.iter().all(|&w| w > 0),
         "--writers must list one or more counts, each at least 1"
@@ -95,7 +108,7 @@ async fn ingest(reports: u64, writers: &[usize], dir: Option<&Path>) -> anyhow::
     let filesystem = filesystem_of(temp.path());
     println!(
         "onegrid bench ingest: {reports} reports per variant, durable (WAL, synchronous=FULL), \
-         databases in {} ({})",
+         median of {rounds} runs, databases in {} ({})",
         temp.path().display(),
         filesystem.as_deref().unwrap_or("filesystem unknown"),
     );
@@ -113,30 +126,48 @@ async fn ingest(reports: u64, writers: &[usize], dir: Option<&Path>) -> anyhow::
     let rows = Arc::new(plain_rows(reports, now)?);
 
     let mut results = Vec::new();
-    let path = temp.path().join("plain-batched.db");
-    let rows_for_task = rows.clone();
-    results.push(
-        tokio::task::spawn_blocking(move || plain(&path, &rows_for_task, PLAIN_BATCH))
-            .await
-            .context("the plain batched run panicked")??,
-    );
-    let path = temp.path().join("plain-single.db");
-    let rows_for_task = rows.clone();
-    results.push(
-        tokio::task::spawn_blocking(move || {
-            plain(&path, &rows_for_task[..single_reports as usize], 1)
-        })
-        .await
-        .context("the plain one-per-tx run panicked")??,
-    );
+    let mut batched = Vec::with_capacity(rounds);
+    let mut single = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        for (label, per_transaction, count, runs) in [
+            ("batched", PLAIN_BATCH, reports, &mut batched),
+            ("single", 1, single_reports, &mut single),
+        ] {
+            let path = temp.path().join(format!("plain-{label}-{round}.db"));
+            settle_disk();
+            let rows_for_task = rows.clone();
+            let path_for_task = path.clone();
+            runs.push(
+                tokio::task::spawn_blocking(move || {
+                    plain(
+                        &path_for_task,
+                        &rows_for_task[..count as usize],
+                        per_transaction,
+                    )
+                })
+                .await
+                .context("a plain SQLite run panicked")??,
+            );
+            remove_database(&path);
+        }
+    }
     drop(rows);
+    results.push(median(batched)?);
+    results.push(median(single)?);
     let (batched_rate, single_rate) = (results[0].rate(), results[1].rate());
 
     for &count in writers {
-        let path = temp.path().join(format!("onegrid-{count}-writers.db"));
-        results.push(through_store(&path, reports, count, now).await?);
-        // Each database is only needed for its own run.
-        remove_database(&path);
+        let mut runs = Vec::with_capacity(rounds);
+        for round in 0..rounds {
+            let path = temp
+                .path()
+                .join(format!("onegrid-{count}-writers-{round}.db"));
+            settle_disk();
+            runs.push(through_store(&path, reports, count, now).await?);
+            // Each database is only needed for its own run.
+            remove_database(&path);
+        }
+        results.push(median(runs)?);
     }
 
     print_table(&results, batched_rate, single_rate);
@@ -173,6 +204,9 @@ async fn ingest(reports: u64, writers: &[usize], dir: Option<&Path>) -> anyhow::
 
 /// The store: a fresh database, `writers` concurrent callers each waiting for its durable answer
 /// before sending the next report, like HTTP requests.
+/// Reports between two updates of a writer's progress bar.
+const PROGRESS_STEP: u64 = 256;
+
 async fn through_store(
     path: &Path,
     reports: u64,
@@ -207,6 +241,7 @@ async fn through_store(
             loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 if n >= reports {
+                    bar.inc(written % PROGRESS_STEP);
                     return Ok::<u64, anyhow::Error>(written);
                 }
                 let report = prepared
@@ -223,7 +258,11 @@ async fn through_store(
                     case.title
                 );
                 written += 1;
-                bar.inc(1);
+                // The bar takes a lock on every update; per report it cost the writers about a
+                // tenth of their throughput, which is the harness's cost, not the store's.
+                if written.is_multiple_of(PROGRESS_STEP) {
+                    bar.inc(PROGRESS_STEP);
+                }
             }
         }));
     }
@@ -342,7 +381,9 @@ fn plain(path: &Path, rows: &[PlainRow], per_transaction: usize) -> anyhow::Resu
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
-    connection.execute_batch(SCHEMA)?;
+    for migration in SCHEMA {
+        connection.execute_batch(migration)?;
+    }
     let (variant, label) = if per_transaction == 1 {
         (
             "plain SQLite, 1 report/tx".to_string(),
@@ -449,6 +490,22 @@ fn progress(length: u64, message: String) -> ProgressBar {
 }
 
 /// Removes a database and its WAL files; a leftover is removed with the directory anyway.
+/// The run with the median rate.
+fn median(mut runs: Vec<Measurement>) -> anyhow::Result<Measurement> {
+    runs.sort_by(|a, b| a.rate().total_cmp(&b.rate()));
+    let middle = runs.len() / 2;
+    runs.into_iter()
+        .nth(middle)
+        .context("a variant was not run")
+}
+
+/// Flushes what earlier runs left in the page cache, so that their writeback does not slow the
+/// fsyncs of the run about to be timed: every variant starts from a quiet disk.
+fn settle_disk() {
+    // `sync` is in every Linux base system; without it the figures are only noisier.
+    let _ = std::process::Command::new("sync").status();
+}
+
 fn remove_database(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let mut name = path.as_os_str().to_owned();

@@ -15,6 +15,8 @@ mod histories;
 mod listing;
 #[path = "store/merging.rs"]
 mod merging;
+#[path = "store/migrations.rs"]
+mod migrations;
 #[path = "store/reference_data.rs"]
 mod reference_data;
 #[path = "store/refusals.rs"]

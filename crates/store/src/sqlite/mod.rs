@@ -30,9 +30,12 @@ const READERS: usize = 4;
 const QUEUE: usize = 65_536;
 
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/sqlite/0001_initial.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
+        M::up(include_str!(
+            "../../migrations/sqlite/0002_events_rowid.sql"
+        )),
+    ])
 }
 
 fn configure(connection: &Connection) -> Result<(), StoreError> {

@@ -28,9 +28,9 @@ use crate::StoreError;
 /// Most requests committed in one transaction.
 const MAX_BATCH: usize = 4096;
 /// Longest a batch waits for more requests when writers are concurrent.
-const LINGER_MAX: Duration = Duration::from_micros(400);
+const LINGER_MAX: Duration = Duration::from_micros(300);
 /// A batch stops waiting when no request arrived for this long.
-const LINGER_GAP: Duration = Duration::from_micros(40);
+const LINGER_GAP: Duration = Duration::from_micros(20);
 
 pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
 
