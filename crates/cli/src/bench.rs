@@ -220,11 +220,8 @@ async fn through_store(
     let next = Arc::new(AtomicU64::new(0));
     let bar = progress(reports, format!("onegrid, {writers} writers"));
     // Made before the clock starts, as the plain variants' rows are.
-    let prepared: Arc<Vec<_>> = Arc::new(
-        (0..reports)
-            .map(|n| crate::load::synthetic_report(&reference, n))
-            .collect::<anyhow::Result<_>>()?,
-    );
+    let synthetic = crate::load::SyntheticReports::new(&reference)?;
+    let prepared: Arc<Vec<_>> = Arc::new((0..reports).map(|n| synthetic.report(n)).collect());
 
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(writers);
@@ -358,11 +355,12 @@ fn plain_rows(reports: u64, now: DateTime<Utc>) -> anyhow::Result<Vec<PlainRow>>
     let reference: Reference = crate::demo::reference()?;
     let rules = reference.rules();
     let actor: Actor = crate::load::load_actor(&reference)?;
+    let synthetic = crate::load::SyntheticReports::new(&reference)?;
     let mut rows = Vec::with_capacity(reports as usize);
     for n in 0..reports {
         let command = Command::Report {
             id: CaseId(n + 1),
-            report: Box::new(crate::load::synthetic_report(&reference, n)?),
+            report: Box::new(synthetic.report(n)),
         };
         let (case, event) = apply(&rules, None, &command, &actor, now)
             .with_context(|| format!("synthetic report {n} was refused"))?;

@@ -373,12 +373,12 @@ async fn show(common: Common, id: CaseId) -> anyhow::Result<ExitCode> {
             "chain_verified": chain.is_ok(),
             "chain_error": chain.as_ref().err().map(ToString::to_string),
         });
-        println!("{}", serde_json::to_string_pretty(&value)?);
+        out!("{}", serde_json::to_string_pretty(&value)?)?;
     } else {
         print_case(store.as_ref(), &case, false)?;
-        println!("history:");
+        out!("history:")?;
         for event in &history {
-            println!(
+            out!(
                 "  {:>3}  {}  {:<10} {}（{}）",
                 event.seq,
                 event
@@ -388,11 +388,11 @@ async fn show(common: Common, id: CaseId) -> anyhow::Result<ExitCode> {
                 event.actor.person,
                 event.kind.name_zh(),
                 event.kind.name()
-            );
+            )?;
         }
         match &chain {
-            Ok(()) => println!("chain: verified ({} events)", history.len()),
-            Err(error) => println!("chain: BROKEN — {error}"),
+            Ok(()) => out!("chain: verified ({} events)", history.len())?,
+            Err(error) => out!("chain: BROKEN — {error}")?,
         }
     }
     Ok(if chain.is_ok() {
@@ -440,26 +440,26 @@ async fn list(args: ListArgs) -> anyhow::Result<ExitCode> {
     };
     let cases = store.list_cases(&filter).await?;
     if args.common.json {
-        println!("{}", serde_json::to_string_pretty(&cases)?);
+        out!("{}", serde_json::to_string_pretty(&cases)?)?;
     } else {
         for case in &cases {
-            println!(
+            out!(
                 "{:>6}  {:<8} {:<6} {}  {}",
                 case.id,
                 case.state.name_zh(),
                 case.tier.name_zh(),
                 case.cell,
                 case.title
-            );
+            )?;
         }
-        println!("{} cases", cases.len());
+        out!("{} cases", cases.len())?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn print_case(store: &dyn Store, case: &Case, json: bool) -> anyhow::Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(case)?);
+        out!("{}", serde_json::to_string_pretty(case)?)?;
         return Ok(());
     }
     let reference = store.reference();
@@ -468,36 +468,36 @@ fn print_case(store: &dyn Store, case: &Case, json: bool) -> anyhow::Result<()> 
         .get(&case.category)
         .map(|c| format!("{} / {}", c.major_name, c.name))
         .unwrap_or_else(|| case.category.to_string());
-    println!(
+    out!(
         "case {}  {}（{}）",
         case.id,
         case.state.name_zh(),
         case.state
-    );
-    println!("  title:    {}", case.title);
-    println!("  category: {} {}", case.category, category);
-    println!(
+    )?;
+    out!("  title:    {}", case.title)?;
+    out!("  category: {} {}", case.category, category)?;
+    out!(
         "  cell:     {} {}",
         case.cell,
         reference.areas.path_names(&case.cell).join(" / ")
-    );
-    println!("  tier:     {}（{}）", case.tier.name_zh(), case.tier);
+    )?;
+    out!("  tier:     {}（{}）", case.tier.name_zh(), case.tier)?;
     if let Some(lead) = case.lead_department() {
-        println!("  handler:  {lead}");
+        out!("  handler:  {lead}")?;
     }
     if let Some(deadline) = case.deadline {
         let colour = onegrid_core::deadline::colour(&reference.calendar, &deadline, Utc::now())
             .map(|c| c.as_str().to_string())
             .unwrap_or_else(|e| e.to_string());
-        println!(
+        out!(
             "  deadline: {} {} ({colour})",
             deadline.stage.name_zh(),
             deadline
                 .due_at
                 .with_timezone(&onegrid_core::calendar::TIMEZONE)
                 .format("%Y-%m-%d %H:%M")
-        );
+        )?;
     }
-    println!("  version:  {}", case.version);
+    out!("  version:  {}", case.version)?;
     Ok(())
 }

@@ -617,7 +617,6 @@ pub async fn create(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()>
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     // Cases are independent; drive them a few at a time so their writes share commits.
-    let mut ids = Vec::with_capacity(messages.len());
     for (chunk_index, chunk) in messages.chunks(32).enumerate() {
         let results = futures::future::join_all(chunk.iter().enumerate().map(|(i, message)| {
             let seed = (chunk_index * 32 + i) as u64;
@@ -625,7 +624,7 @@ pub async fn create(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()>
         }))
         .await;
         for result in results {
-            ids.push(result?);
+            result?;
             bar.inc(1);
         }
     }

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use anyhow::Context;
-use onegrid_core::{Actor, AreaLevel, Channel, NewReport, Reference, Reporter, Role};
+use onegrid_core::{
+    Actor, AreaCode, AreaLevel, CategoryCode, Channel, NewReport, Reference, Reporter, Role,
+};
 
 #[derive(clap::Args)]
 pub struct LoadArgs {
@@ -33,33 +35,53 @@ pub fn load_actor(reference: &Reference) -> anyhow::Result<Actor> {
         .context("the database has no integrator account to write reports as (create it with `onegrid demo --create-only`)")
 }
 
-/// The n-th synthetic report: cells and categories taken in turn, so every report is valid.
-pub fn synthetic_report(reference: &Reference, n: u64) -> anyhow::Result<NewReport> {
-    let cells: Vec<_> = reference.areas.at_level(AreaLevel::Cell).collect();
-    let categories: Vec<_> = reference.taxonomy.iter().collect();
-    anyhow::ensure!(
-        !cells.is_empty() && !categories.is_empty(),
-        "the database has no grid cells or no categories"
-    );
-    let cell = cells[(n as usize) % cells.len()];
-    let category = categories[(n as usize * 7) % categories.len()];
-    Ok(NewReport {
-        channel: Channel::Hotline12345,
-        reporter: Reporter {
+/// Synthetic reports: cells and categories taken in turn, so that every report is valid.
+pub struct SyntheticReports {
+    cells: Vec<(AreaCode, String)>,
+    categories: Vec<(CategoryCode, String)>,
+}
+
+impl SyntheticReports {
+    pub fn new(reference: &Reference) -> anyhow::Result<SyntheticReports> {
+        let cells: Vec<_> = reference
+            .areas
+            .at_level(AreaLevel::Cell)
+            .map(|a| (a.code.clone(), a.name.clone()))
+            .collect();
+        let categories: Vec<_> = reference
+            .taxonomy
+            .iter()
+            .map(|c| (c.code.clone(), c.name.clone()))
+            .collect();
+        anyhow::ensure!(
+            !cells.is_empty() && !categories.is_empty(),
+            "the database has no grid cells or no categories"
+        );
+        Ok(SyntheticReports { cells, categories })
+    }
+
+    /// The n-th report.
+    pub fn report(&self, n: u64) -> NewReport {
+        let (cell, cell_name) = &self.cells[(n as usize) % self.cells.len()];
+        let (category, category_name) = &self.categories[(n as usize * 7) % self.categories.len()];
+        NewReport {
             channel: Channel::Hotline12345,
-            person: None,
-            name: Some("测试来电人".to_string()),
-            phone: Some(format!("1380000{:04}", n % 10_000)),
-        },
-        cell: cell.code.clone(),
-        point: None,
-        address: Some(format!("{}附近", cell.name)),
-        category: category.code.clone(),
-        title: format!("负载测试工单 {n}：{}", category.name),
-        description: format!("合成的测试工单（非真实来电），编号 {n}，用于压力与崩溃测试。"),
-        photos: Vec::new(),
-        tier: None,
-    })
+            reporter: Reporter {
+                channel: Channel::Hotline12345,
+                person: None,
+                name: Some("测试来电人".to_string()),
+                phone: Some(format!("1380000{:04}", n % 10_000)),
+            },
+            cell: cell.clone(),
+            point: None,
+            address: Some(format!("{cell_name}附近")),
+            category: category.clone(),
+            title: format!("负载测试工单 {n}：{category_name}"),
+            description: format!("合成的测试工单（非真实来电），编号 {n}，用于压力与崩溃测试。"),
+            photos: Vec::new(),
+            tier: None,
+        }
+    }
 }
 
 pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
@@ -67,11 +89,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
     let store = crate::open_existing(&args.db)?;
     let reference = store.reference();
     let actor = Arc::new(load_actor(&reference)?);
+    let synthetic = Arc::new(SyntheticReports::new(&reference)?);
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..args.writers {
         let store = store.clone();
-        let reference = reference.clone();
+        let synthetic = synthetic.clone();
         let actor = actor.clone();
         let next = next.clone();
         let total = args.reports;
@@ -81,7 +104,7 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<ExitCode> {
                 if n >= total {
                     return Ok::<(), anyhow::Error>(());
                 }
-                let report = synthetic_report(&reference, n)?;
+                let report = synthetic.report(n);
                 let case = store.report(report, &actor, chrono::Utc::now()).await?;
                 // Printed only after the store acknowledged the durable write.
                 let mut stdout = std::io::stdout().lock();

@@ -1,6 +1,15 @@
 //! `onegrid`: the command-line program. Glue only: it parses arguments, opens the store, and calls
 //! the library crates; the rules live in `onegrid-core`.
 
+/// Writes a line to standard output, returning an error instead of panicking when the reader has
+/// gone away (`onegrid case list | head`); `main` treats that as a normal end.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod bench;
 mod case_cmd;
 mod demo;
@@ -99,11 +108,20 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("onegrid: {error:#}");
             ExitCode::from(1)
         }
     }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Opens a database file, creating it (empty) when missing.
@@ -185,21 +203,22 @@ async fn verify(db: &std::path::Path) -> anyhow::Result<ExitCode> {
         .await?;
     bar.finish_and_clear();
     if report.is_ok() {
-        println!(
+        out!(
             "ok: {} cases, {} events, every chain verifies",
-            report.cases, report.events
-        );
+            report.cases,
+            report.events
+        )?;
         Ok(ExitCode::SUCCESS)
     } else {
         for broken in &report.broken {
-            println!("BROKEN {}", broken.problem);
+            out!("BROKEN {}", broken.problem)?;
         }
-        println!(
+        out!(
             "{} of {} cases do not verify ({} events read)",
             report.broken.len(),
             report.cases,
             report.events
-        );
+        )?;
         Ok(ExitCode::from(3))
     }
 }
@@ -223,12 +242,12 @@ async fn kpi(db: &std::path::Path, by: &str, days: i64, json: bool) -> anyhow::R
         to,
     )?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        out!("{}", serde_json::to_string_pretty(&rows)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let percent =
         |rate: Option<f64>| rate.map_or("—".to_string(), |r| format!("{:.1}%", r * 100.0));
-    println!(
+    out!(
         "{:<28} {:>6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8}",
         "",
         "上报",
@@ -240,7 +259,7 @@ async fn kpi(db: &std::path::Path, by: &str, days: i64, json: bool) -> anyhow::R
         "响应率",
         "解决率",
         "满意率"
-    );
+    )?;
     for row in &rows {
         let name = match grouping {
             KpiGrouping::Department if row.key == "grid" => "网格自处置".to_string(),
@@ -254,12 +273,20 @@ async fn kpi(db: &std::path::Path, by: &str, days: i64, json: bool) -> anyhow::R
                         .map(|d| d.short_name.clone())
                 })
                 .unwrap_or_else(|| row.key.clone()),
+            // Generated communities and cells repeat their names (第1网格…), so they carry the code.
+            KpiGrouping::Community | KpiGrouping::Cell => {
+                let name = onegrid_core::AreaCode::parse(&row.key)
+                    .ok()
+                    .and_then(|code| reference.areas.get(&code).map(|a| a.name.clone()))
+                    .unwrap_or_default();
+                format!("{} {name}", row.key)
+            }
             _ => onegrid_core::AreaCode::parse(&row.key)
                 .ok()
                 .and_then(|code| reference.areas.get(&code).map(|a| a.name.clone()))
                 .unwrap_or_else(|| row.key.clone()),
         };
-        println!(
+        out!(
             "{:<28} {:>6} {:>8} {:>8} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8}",
             name,
             row.reported,
@@ -272,7 +299,7 @@ async fn kpi(db: &std::path::Path, by: &str, days: i64, json: bool) -> anyhow::R
             percent(row.response_rate),
             percent(row.solution_rate),
             percent(row.satisfaction_rate),
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -25,6 +25,17 @@ pub enum KpiGrouping {
 }
 
 impl KpiGrouping {
+    /// The area level the rows are keyed by, or `None` for departments.
+    pub fn area_level(self) -> Option<AreaLevel> {
+        match self {
+            KpiGrouping::District => Some(AreaLevel::District),
+            KpiGrouping::Street => Some(AreaLevel::Street),
+            KpiGrouping::Community => Some(AreaLevel::Community),
+            KpiGrouping::Cell => Some(AreaLevel::Cell),
+            KpiGrouping::Department => None,
+        }
+    }
+
     pub fn parse(text: &str) -> Option<KpiGrouping> {
         match text {
             "district" => Some(KpiGrouping::District),
@@ -146,12 +157,12 @@ pub fn case_facts(
     let mut case = None;
     let mut responded = false;
     for event in events.iter().take_while(|e| e.at <= as_of) {
-        let before = case.clone();
+        // The deadline that was running when this event happened.
+        let running = case.as_ref().and_then(|c: &crate::case::Case| c.deadline);
         // A history that does not fold is caught by `verify`; KPIs count what folds.
         let Ok(next) = evolve(case.take(), event) else {
             break;
         };
-        let running = before.as_ref().and_then(|c: &crate::case::Case| c.deadline);
         match &event.kind {
             EventKind::Reported { report, .. } => {
                 facts.reported_at = Some(event.at);
@@ -222,24 +233,13 @@ pub fn compute<'a>(
         if facts.merged {
             continue;
         }
-        let key = match grouping {
-            KpiGrouping::Department => facts.department_key.clone(),
-            KpiGrouping::District
-            | KpiGrouping::Street
-            | KpiGrouping::Community
-            | KpiGrouping::Cell => {
-                let level = match grouping {
-                    KpiGrouping::District => AreaLevel::District,
-                    KpiGrouping::Street => AreaLevel::Street,
-                    KpiGrouping::Community => AreaLevel::Community,
-                    _ => AreaLevel::Cell,
-                };
-                facts
-                    .cell
-                    .as_deref()
-                    .map(|c| c.chars().take(level.code_len()).collect())
-                    .unwrap_or_default()
-            }
+        let key = match grouping.area_level() {
+            None => facts.department_key.clone(),
+            Some(level) => facts
+                .cell
+                .as_deref()
+                .map(|cell| cell.chars().take(level.code_len()).collect())
+                .unwrap_or_default(),
         };
         rows.entry(key.clone())
             .or_insert_with(|| KpiRow {

@@ -929,10 +929,11 @@ pub fn allowed_commands(
             note: probe.clone(),
         },
         Command::Escalate {
-            to: Tier::District.min(match case.tier {
+            // One tier up; a district case probes as district and is refused as not higher.
+            to: match case.tier {
                 Tier::Grid => Tier::Street,
                 _ => Tier::District,
-            }),
+            },
             co_departments: Vec::new(),
             reason: probe.clone(),
         },

@@ -149,26 +149,7 @@ async fn list_cases(
         ..CaseFilter::default()
     };
     let cases = state.store.list_cases(&filter).await?;
-    // Personal data stays out of this unauthenticated list.
-    let public: Vec<serde_json::Value> = cases
-        .iter()
-        .map(|case| {
-            json!({
-                "id": case.id,
-                "state": case.state,
-                "state_zh": case.state.name_zh(),
-                "tier": case.tier,
-                "channel": case.channel,
-                "cell": case.cell,
-                "category": case.category,
-                "title": case.title,
-                "department": case.lead_department(),
-                "reported_at": case.reported_at,
-                "updated_at": case.updated_at,
-                "due_at": case.deadline.map(|d| d.due_at),
-            })
-        })
-        .collect();
+    let public: Vec<serde_json::Value> = cases.iter().map(public_case).collect();
     Ok(Json(public))
 }
 
@@ -178,19 +159,27 @@ async fn get_case(
 ) -> Result<impl IntoResponse, ApiError> {
     let id: CaseId = id.parse().map_err(ApiError::bad_request)?;
     let case = state.store.case(id).await?;
-    Ok(Json(json!({
+    let mut body = public_case(&case);
+    body["description"] = json!(case.description);
+    body["co_departments"] = json!(case.co_departments);
+    body["rating"] = json!(case.rating.as_ref().map(|r| r.score));
+    Ok(Json(body))
+}
+
+/// A case as this unauthenticated API shows it: no reporter, so no personal data.
+fn public_case(case: &onegrid_core::Case) -> serde_json::Value {
+    json!({
         "id": case.id,
         "state": case.state,
         "state_zh": case.state.name_zh(),
         "tier": case.tier,
+        "channel": case.channel,
         "cell": case.cell,
         "category": case.category,
         "title": case.title,
-        "description": case.description,
         "department": case.lead_department(),
-        "co_departments": case.co_departments,
         "reported_at": case.reported_at,
+        "updated_at": case.updated_at,
         "due_at": case.deadline.map(|d| d.due_at),
-        "rating": case.rating.as_ref().map(|r| r.score),
-    })))
+    })
 }

@@ -59,11 +59,12 @@ pub fn write_event_and_case(
     event: &Event,
     case: &Case,
 ) -> Result<(), StoreError> {
-    let event_body = serde_json::to_string(event).map_err(|e| corrupt(e.to_string()))?;
-    write_sealed_event_and_case(transaction, event, &event_body, case)
+    let json = serde_json::to_string(event).map_err(|e| corrupt(e.to_string()))?;
+    write_sealed_event_and_case(transaction, event, &json, case)
 }
 
-/// As `write_event_and_case`, with the event's JSON already made (`history::SealedEvent`).
+/// As `write_event_and_case`, with the event's JSON already made from its hashed bytes
+/// (`history::SealedEvent`), so the hot path serializes each event once.
 pub fn write_sealed_event_and_case(
     transaction: &Transaction<'_>,
     event: &Event,
@@ -71,17 +72,6 @@ pub fn write_sealed_event_and_case(
     case: &Case,
 ) -> Result<(), StoreError> {
     let case_body = serde_json::to_string(case).map_err(|e| corrupt(e.to_string()))?;
-    write_prepared(transaction, event, event_body, case, &case_body)
-}
-
-/// Writes an event and the case projection from JSON made beforehand.
-pub fn write_prepared(
-    transaction: &Transaction<'_>,
-    event: &Event,
-    event_body: &str,
-    case: &Case,
-    case_body: &str,
-) -> Result<(), StoreError> {
     transaction
         .prepare_cached(
             "INSERT INTO events (case_id, seq, at, kind, body, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -96,7 +86,7 @@ pub fn write_prepared(
         ])?;
     let mut values = vec![Value::Integer(case.id.0 as i64)];
     values.extend(case_columns(case));
-    values.push(Value::Text(case_body.to_string()));
+    values.push(Value::Text(case_body));
     transaction
         .prepare_cached(
             "INSERT INTO cases (id, version, state, cell, category, tier, channel, department, \

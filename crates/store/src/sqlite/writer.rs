@@ -14,7 +14,6 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use onegrid_core::history::SealedEvent;
 use onegrid_core::workflow::apply_sealed;
 use onegrid_core::{
     merge, Actor, Case, CaseId, Command, NewReport, Person, Reference, WorkflowError,
@@ -213,14 +212,14 @@ impl Writer {
                 reply,
             } => {
                 let id = CaseId(*next_id);
-                match prepare_report(&rules, id, &report, &actor, now) {
-                    Ok((case, sealed, case_json)) => {
-                        rows::write_prepared(
+                let command = Command::Report { id, report };
+                match apply_sealed(&rules, None, &command, &actor, now) {
+                    Ok((case, sealed)) => {
+                        rows::write_sealed_event_and_case(
                             transaction,
                             &sealed.event,
                             &sealed.json,
                             &case,
-                            &case_json,
                         )?;
                         *next_id += 1;
                         // Not kept in `touched`: a later request naming this new id reads it back
@@ -260,13 +259,11 @@ impl Writer {
                 if let Command::MergeInto { .. } | Command::AbsorbDuplicate { .. } = *command {
                     return Ok(Pending::Case(
                         reply,
-                        Err(StoreError::Workflow(
-                            onegrid_core::WorkflowError::InvalidInput {
-                                field: "command",
-                                problem: "use merge to merge two cases; it changes both at once"
-                                    .to_string(),
-                            },
-                        )),
+                        Err(StoreError::Workflow(WorkflowError::InvalidInput {
+                            field: "command",
+                            problem: "use merge to merge two cases; it changes both at once"
+                                .to_string(),
+                        })),
                     ));
                 }
                 match apply_sealed(&rules, Some(&case), &command, &actor, now) {
@@ -329,26 +326,6 @@ impl Writer {
             }
         }
     }
-}
-
-/// Decides one report: the new case, its sealed first event and the case's JSON.
-fn prepare_report(
-    rules: &onegrid_core::Rules<'_>,
-    id: CaseId,
-    report: &NewReport,
-    actor: &Actor,
-    now: DateTime<Utc>,
-) -> Result<(Case, SealedEvent, String), WorkflowError> {
-    let command = Command::Report {
-        id,
-        report: Box::new(report.clone()),
-    };
-    let (case, sealed) = apply_sealed(rules, None, &command, actor, now)?;
-    let case_json = serde_json::to_string(&case).map_err(|e| WorkflowError::InvalidInput {
-        field: "case",
-        problem: e.to_string(),
-    })?;
-    Ok((case, sealed, case_json))
 }
 
 fn drain_queued(receiver: &mut mpsc::Receiver<WriteRequest>, batch: &mut Vec<WriteRequest>) {
