@@ -53,6 +53,8 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         rounds: usize,
     },
+    /// Point → cell assignment: onegrid's index beside PostGIS and geo + rstar.
+    Grid(crate::bench_grid::GridBenchArgs),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -63,6 +65,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             dir,
             rounds,
         } => ingest(reports, &writers, dir.as_deref(), rounds).await,
+        BenchCommand::Grid(args) => crate::bench_grid::run(args),
     }
 }
 

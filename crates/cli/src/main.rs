@@ -11,9 +11,11 @@ macro_rules! out {
 }
 
 mod bench;
+mod bench_grid;
 mod case_cmd;
 mod demo;
 mod load;
+mod text_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +86,11 @@ enum Commands {
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+    /// Chinese text: train, evaluate and run the report classifier.
+    Text {
+        #[command(subcommand)]
+        command: text_cmd::TextCommand,
     },
 }
 
@@ -168,6 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Kpi { db, by, days, json } => kpi(&db, &by, days, json).await,
         Commands::Load(args) => load::run(args).await,
         Commands::Bench { command } => bench::run(command).await,
+        Commands::Text { command } => text_cmd::run(command),
     }
 }
 
