@@ -8,9 +8,14 @@
 //! Shanghai has had no DST since 1991, so a wall-clock minute is an elapsed minute for every year
 //! the data covers.
 //!
-//! The calendar never guesses: a computation that needs the status of a day in a year the holiday
-//! data does not cover fails with [`CalendarError::YearNotCovered`]. The module is pure: time comes
-//! in as arguments, nothing reads the clock.
+//! The State Council publishes each year's schedule only in the November before it, while deadlines
+//! cross New Year every December. For the [`PROVISIONAL_YEARS`] years after the official data, the
+//! calendar therefore uses the statutory holidays alone (see [`statutory_days_off`]): the fixed-date
+//! ones, and the lunar ones (春节, 端午, 中秋) and 清明 computed from the calendar. Such a year is
+//! marked provisional ([`WorkCalendar::is_provisional`]); when the notice appears, load it and the
+//! official days replace the provisional ones. Beyond that horizon, and before the data, the calendar
+//! never guesses: it fails with [`CalendarError::YearNotCovered`]. The module is pure: time comes in
+//! as arguments, nothing reads the clock.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -36,12 +41,58 @@ pub const TIMEZONE: Tz = chrono_tz::Asia::Shanghai;
 /// working day).
 const CHINA_HOLIDAYS_CSV: &str = include_str!("../data/china_holidays_2020_2026.csv");
 
+/// Years after the official data for which the statutory holidays stand in for the notice.
+pub const PROVISIONAL_YEARS: i32 = 5;
+
+/// The days off that China's statute fixes for `year`, before any State Council notice adds bridge
+/// days and 调休: 《全国年节及纪念日放假办法》 as revised in 2024 (in force from 2025) — 元旦 1 day
+/// (1 Jan), 春节 4 days (除夕 to 初三), 清明 1 day, 劳动节 2 days (1–2 May), 端午 1 day (5/5 lunar),
+/// 中秋 1 day (15/8 lunar), 国庆 3 days (1–3 Oct). Lunar dates come from the `chinese-lunisolar-calendar`
+/// crate; 清明 from the usual solar-term formula for 2001–2099.
+///
+/// A provisional year misses the notice's bridge days (deadlines may fall a day early near a
+/// holiday) and its make-up Saturdays (a deadline may fall a day late). `None` outside 2001–2099.
+pub fn statutory_days_off(year: i32) -> Option<Vec<NaiveDate>> {
+    use chinese_lunisolar_calendar::LunisolarDate;
+    if !(2001..=2099).contains(&year) {
+        return None;
+    }
+    let lunar = |lunar_year: i32, month: u8, day: u8| -> Option<NaiveDate> {
+        let date = LunisolarDate::from_ymd(u16::try_from(lunar_year).ok()?, month, false, day).ok()?;
+        Some(date.to_naive_date())
+    };
+    let fixed = |month: u32, day: u32| NaiveDate::from_ymd_opt(year, month, day);
+    // 清明: the day the sun reaches 15° longitude; for 2001–2099, floor(Y·0.2422 + 4.81) − floor(Y/4)
+    // of April, Y = year − 2000 (checked against the official data 2020–2026 by a test).
+    let y = year - 2000;
+    let qingming = (f64::from(y) * 0.2422 + 4.81).floor() as u32 - (y / 4) as u32;
+    let new_year = lunar(year, 1, 1)?;
+    let mut days = vec![
+        fixed(1, 1)?,
+        new_year.pred_opt()?,
+        new_year,
+        new_year.succ_opt()?,
+        new_year.succ_opt()?.succ_opt()?,
+        fixed(4, qingming)?,
+        fixed(5, 1)?,
+        fixed(5, 2)?,
+        lunar(year, 5, 5)?,
+        lunar(year, 8, 15)?,
+        fixed(10, 1)?,
+        fixed(10, 2)?,
+        fixed(10, 3)?,
+    ];
+    days.sort();
+    days.dedup();
+    Some(days)
+}
+
 /// Why a calendar could not be built or could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CalendarError {
     /// A date falls in a year that the holiday data does not cover: an explicit error, never a
     /// guess.
-    #[error("the working-time calendar has no holiday data for {year} (it covers {first}–{last})")]
+    #[error("the working-time calendar has no holiday data for {year} (it covers {first}–{last}, the last years provisionally)")]
     YearNotCovered { year: i32, first: i32, last: i32 },
     /// The holiday CSV is malformed; `line` is the 1-based line in the CSV text.
     #[error("holiday data line {line}: {reason}")]
@@ -207,6 +258,10 @@ struct HolidayData {
     listed: BTreeMap<NaiveDate, bool>,
     first_year: i32,
     last_year: i32,
+    /// Statutory days off of the years after `last_year` (see [`statutory_days_off`]).
+    provisional_off: std::collections::BTreeSet<NaiveDate>,
+    /// The last year the provisional days reach (= `last_year` when none could be computed).
+    provisional_last_year: i32,
 }
 
 impl HolidayData {
@@ -299,6 +354,17 @@ impl HolidayData {
             }
         }
 
+        let mut provisional_off = std::collections::BTreeSet::new();
+        let mut provisional_last_year = last_year;
+        for year in last_year + 1..=last_year + PROVISIONAL_YEARS {
+            match statutory_days_off(year) {
+                Some(days) => {
+                    provisional_off.extend(days);
+                    provisional_last_year = year;
+                }
+                None => break,
+            }
+        }
         Ok(Self {
             listed: listed
                 .into_iter()
@@ -306,6 +372,8 @@ impl HolidayData {
                 .collect(),
             first_year,
             last_year,
+            provisional_off,
+            provisional_last_year,
         })
     }
 }
@@ -361,17 +429,32 @@ impl WorkCalendar {
         (self.data.first_year, self.data.last_year)
     }
 
+    /// The last year with provisional days (statutory holidays only), after the official data.
+    pub fn provisional_until(&self) -> i32 {
+        self.data.provisional_last_year
+    }
+
+    /// Whether `date` lies in a year the calendar answers for provisionally (no official notice).
+    pub fn is_provisional(&self, date: NaiveDate) -> bool {
+        date.year() > self.data.last_year && date.year() <= self.data.provisional_last_year
+    }
+
     /// Whether `date` (a Shanghai calendar date) is a working day: listed dates as the data says,
-    /// otherwise Monday–Friday.
+    /// otherwise Monday–Friday; in a provisional year, Monday–Friday except statutory holidays.
     pub fn is_working_day(&self, date: NaiveDate) -> Result<bool, CalendarError> {
-        let (first, last) = self.covered_years();
+        let first = self.data.first_year;
+        let last = self.data.provisional_last_year;
         let year = date.year();
         if year < first || year > last {
             return Err(CalendarError::YearNotCovered { year, first, last });
         }
+        let weekday = !matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+        if year > self.data.last_year {
+            return Ok(weekday && !self.data.provisional_off.contains(&date));
+        }
         Ok(match self.data.listed.get(&date) {
             Some(&working) => working,
-            None => !matches!(date.weekday(), Weekday::Sat | Weekday::Sun),
+            None => weekday,
         })
     }
 
@@ -482,7 +565,7 @@ impl WorkCalendar {
     }
 
     fn next_day(&self, date: NaiveDate) -> Result<NaiveDate, CalendarError> {
-        let (first, last) = self.covered_years();
+        let (first, last) = (self.data.first_year, self.data.provisional_last_year);
         date.succ_opt().ok_or(CalendarError::YearNotCovered {
             year: date.year().saturating_add(1),
             first,
@@ -814,7 +897,7 @@ mod tests {
 
     proptest::proptest! {
         // Property over the whole covered range: add and between agree for any start and count,
-        // unless the count runs past 2026, which must then be the explicit 2027 error.
+        // unless the count runs past the provisional years, which must then be the explicit error.
         #[test]
         fn add_and_between_agree(start_minute in 0i64..(7 * 366 * 24 * 60), m in 0i64..200_000) {
             let cal = cal();
@@ -826,7 +909,7 @@ mod tests {
                 }
                 Err(err) => proptest::prop_assert_eq!(
                     err,
-                    CalendarError::YearNotCovered { year: 2027, first: 2020, last: 2026 }
+                    CalendarError::YearNotCovered { year: 2032, first: 2020, last: 2031 }
                 ),
             }
         }
@@ -844,58 +927,87 @@ mod tests {
         Ok(())
     }
 
-    // Years outside the data are an explicit error naming the year, never a Mon–Fri guess.
+    // Years outside the data and its provisional years are an explicit error naming the year, never a
+    // Mon–Fri guess.
     #[test]
     fn years_not_covered() {
         let cal = cal();
-        for year in [2019, 2027] {
+        let uncovered = |year| CalendarError::YearNotCovered {
+            year,
+            first: 2020,
+            last: 2031,
+        };
+        for year in [2019, 2032] {
             let err = cal
                 .is_working_day(date(year, 6, 3))
                 .expect_err("uncovered year");
-            assert_eq!(
-                err,
-                CalendarError::YearNotCovered {
-                    year,
-                    first: 2020,
-                    last: 2026
-                }
-            );
+            assert_eq!(err, uncovered(year));
             assert!(err.to_string().contains(&year.to_string()), "{err}");
         }
-        // 10,000 hours from 2026-12-01 runs past the end of the data.
+        // 20,000 hours from 2026-12-01 runs past the provisional years.
         assert_eq!(
-            cal.add_working_hours(at(2026, 12, 1, 9, 0), 10_000),
-            Err(CalendarError::YearNotCovered {
-                year: 2027,
-                first: 2020,
-                last: 2026
-            })
+            cal.add_working_hours(at(2026, 12, 1, 9, 0), 20_000),
+            Err(uncovered(2032))
         );
         // Starting inside 2019 working hours needs 2019's status.
         assert_eq!(
             cal.add_working_hours(at(2019, 12, 31, 10, 0), 1),
-            Err(CalendarError::YearNotCovered {
-                year: 2019,
-                first: 2020,
-                last: 2026
-            })
+            Err(uncovered(2019))
         );
         assert_eq!(
             cal.working_minutes_between(at(2019, 12, 31, 10, 0), at(2020, 1, 2, 10, 0)),
-            Err(CalendarError::YearNotCovered {
-                year: 2019,
-                first: 2020,
-                last: 2026
-            })
+            Err(uncovered(2019))
         );
+    }
+
+    // Deadlines cross New Year before the next notice is out: 2027 works, provisionally.
+    #[test]
+    fn the_years_after_the_data_are_provisional_with_statutory_holidays() -> R {
+        let cal = cal();
+        assert_eq!(cal.provisional_until(), 2031);
+        assert!(!cal.is_provisional(date(2026, 12, 31)));
+        assert!(cal.is_provisional(date(2027, 1, 4)));
+        // 元旦 2027 is a Friday; Monday 4 January is a working day.
+        assert!(!cal.is_working_day(date(2027, 1, 1))?);
+        assert!(cal.is_working_day(date(2027, 1, 4))?);
         assert_eq!(
-            cal.working_minutes_between(at(2026, 12, 31, 10, 0), at(2027, 1, 4, 10, 0)),
-            Err(CalendarError::YearNotCovered {
-                year: 2027,
-                first: 2020,
-                last: 2026
-            })
+            cal.working_minutes_between(at(2026, 12, 31, 10, 0), at(2027, 1, 4, 10, 0))?,
+            (450 - 60) + 60
         );
+        // 春节 2027: 除夕 is Friday 5 February, 初三 Monday 8 February; Tuesday 9 works.
+        assert!(!cal.is_working_day(date(2027, 2, 5))?);
+        assert!(!cal.is_working_day(date(2027, 2, 8))?);
+        assert!(cal.is_working_day(date(2027, 2, 9))?);
+        // 国庆 1–3 October 2027 is Friday to Sunday; Monday 4 works (no bridge days without a notice).
+        assert!(!cal.is_working_day(date(2027, 10, 1))?);
+        assert!(cal.is_working_day(date(2027, 10, 4))?);
+        Ok(())
+    }
+
+    // The statute's days are days off in every official schedule the data holds. From 2025 the statute
+    // has 除夕 and 2 May; before that, 春节 was 初一–初三 and 劳动节 one day.
+    #[test]
+    fn statutory_days_are_off_in_every_official_year() -> R {
+        let cal = cal();
+        for year in 2020..=2026 {
+            let days = statutory_days_off(year).expect("statutory days");
+            // 13 days, one fewer when 中秋 falls on 1 October (2020).
+            assert!((12..=13).contains(&days.len()), "{year}: {days:?}");
+            for day in days {
+                let newer_only = year < 2025
+                    && (day == date(year, 5, 2)
+                        || statutory_days_off(year)
+                            .and_then(|d| d.get(1).copied())
+                            .is_some_and(|eve| eve == day && day.month() <= 2));
+                if newer_only {
+                    continue;
+                }
+                assert!(!cal.is_working_day(day)?, "{day} is statutory but a working day");
+            }
+        }
+        assert_eq!(statutory_days_off(2000), None);
+        assert_eq!(statutory_days_off(2100), None);
+        Ok(())
     }
 
     // Starting after hours on 2019-12-31 needs no 2019 working time: New Year's Day 2020 is off,
@@ -1036,7 +1148,10 @@ mod tests {
         assert!(!cal.is_working_day(date(2021, 10, 1))?);
         assert!(cal.is_working_day(date(2021, 10, 9))?);
         assert!(cal.is_working_day(date(2021, 10, 4))?); // not listed here: ordinary Monday
-        assert!(cal.is_working_day(date(2022, 1, 4)).is_err());
+        // The next years are provisional; beyond them, an error.
+        assert!(cal.is_provisional(date(2022, 1, 4)));
+        assert!(!cal.is_working_day(date(2022, 1, 31))?); // 除夕, a Monday
+        assert!(cal.is_working_day(date(2027, 1, 4)).is_err());
         Ok(())
     }
 }

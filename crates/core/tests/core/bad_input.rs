@@ -611,16 +611,16 @@ fn a_time_outside_the_holiday_data_is_an_explicit_calendar_error() {
             1,
             CITIZEN_LI,
             report_in(CELL_1A, LITTER),
-            "2027-01-04 10:00",
+            "2032-01-05 10:00",
         )
-        .expect_err("2027 is not covered");
+        .expect_err("2032 is not covered");
     assert_eq!(
         err,
         WorkflowError::Calendar(CalendarError::YearNotCovered {
-            year: 2027,
+            year: 2032,
             first: 2020,
-            last: 2026
+            last: 2031
         })
     );
-    assert_mentions(&err, &["2027", "2020", "2026"]);
+    assert_mentions(&err, &["2032", "2020", "2031"]);
 }
