@@ -61,9 +61,9 @@ pub struct ReportArgs {
     /// The person reporting (a citizen, grid worker, dispatcher or integrator account).
     #[arg(long = "as")]
     actor: String,
-    /// The 15-digit grid cell code.
-    #[arg(long)]
-    cell: String,
+    /// The 15-digit grid cell code (default: the cell the --point lies in).
+    #[arg(long, required_unless_present = "point")]
+    cell: Option<String>,
     /// The subcategory code, e.g. S0101.
     #[arg(long)]
     category: String,
@@ -80,9 +80,12 @@ pub struct ReportArgs {
     phone: Option<String>,
     #[arg(long)]
     address: Option<String>,
-    /// WGS84 longitude and latitude, e.g. --point 117.31,39.09
+    /// Longitude and latitude, e.g. --point 117.31,39.09 (in the --crs coordinate system).
     #[arg(long, value_parser = parse_point)]
     point: Option<GeoPoint>,
+    /// The point's coordinate system: wgs84, gcj02 (Amap, Tencent) or bd09 (Baidu). Stored as WGS84.
+    #[arg(long, default_value = "wgs84")]
+    crs: onegrid_geo::crs::Crs,
     #[arg(long = "photo")]
     photos: Vec<String>,
     /// When it was reported (RFC 3339); default now.
@@ -322,6 +325,19 @@ pub async fn run(command: CaseCommand) -> anyhow::Result<ExitCode> {
 
 async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
     let store = crate::open_existing(&args.common.db)?;
+    let point = args.point.map(|p| {
+        let wgs84 = args.crs.to_wgs84(geo::Coord { x: p.lon, y: p.lat });
+        GeoPoint {
+            lon: wgs84.x,
+            lat: wgs84.y,
+        }
+    });
+    // The store checks a given cell against the point; without a cell, the point decides.
+    let cell = match (&args.cell, point) {
+        (Some(cell), _) => AreaCode::parse(cell)?,
+        (None, Some(point)) => onegrid_store::locate(store.as_ref(), point.lon, point.lat)?.cell,
+        (None, None) => anyhow::bail!("give --cell or --point"),
+    };
     let actor = actor_for(store.as_ref(), &PersonId::parse(&args.actor)?)?;
     let channel = match &args.channel {
         Some(text) => parse_channel(text)?,
@@ -335,8 +351,9 @@ async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
             name: args.name,
             phone: args.phone,
         },
-        cell: AreaCode::parse(&args.cell)?,
-        point: args.point,
+        cell,
+        point,
+        distance_to_cell_m: None,
         address: args.address,
         category: CategoryCode::parse(&args.category)?,
         title: args.title,

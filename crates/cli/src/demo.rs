@@ -10,11 +10,14 @@ use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use onegrid_core::{
-    Actor, Area, AreaCode, AreaLevel, AreaTree, CaseId, CaseState, CategoryCode, Channel, Command,
+    Actor, Area, AreaCode, AreaLevel, AreaTree, CaseId, CaseState, CategoryCode, Channel, Command, GeoPoint,
     Departments, NewReport, Person, PersonId, Reference, Reporter, Role, Scope, Taxonomy,
     WorkCalendar,
 };
-use onegrid_store::Store;
+use geo::{BoundingRect, MultiPolygon};
+use onegrid_geo::generate::{divide_among, subdivide, GenerateOptions};
+use onegrid_geo::GridFeature;
+use onegrid_store::{CellIndex, GridShape, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -46,50 +49,136 @@ fn person_id(text: &str) -> anyhow::Result<PersonId> {
     PersonId::parse(text).with_context(|| format!("demo person id {text}"))
 }
 
-/// Builds the area tree: the district, its 19 real streets/zones, and generated communities and cells.
-pub fn areas() -> anyhow::Result<AreaTree> {
-    let mut areas = vec![Area {
-        code: code(DISTRICT)?,
-        name: "东丽区".to_string(),
-        generated: false,
-    }];
-    let mut reader = csv::Reader::from_reader(STREETS_CSV.as_bytes());
-    for (index, record) in reader.records().enumerate() {
-        let record = record?;
-        let street_code = code(record.get(0).unwrap_or_default())?;
-        let street_name = record.get(1).unwrap_or_default().to_string();
-        // Zones (类似乡级单位) have no community government; they still get generated grids.
-        let community_count = 3 + (index % 4) as u16;
-        for community in 1..=community_count {
-            let community_code = street_code
-                .child(community)
-                .context("community code out of range")?;
-            for cell in 1..=6u16 {
-                areas.push(Area {
-                    code: community_code
-                        .child(cell)
-                        .context("cell code out of range")?,
-                    name: format!("第{cell}网格（生成）"),
-                    generated: true,
-                });
-            }
-            areas.push(Area {
-                code: community_code,
-                name: format!("{}第{community}社区（生成）", short_street(&street_name)),
-                generated: true,
-            });
-        }
-        areas.push(Area {
-            code: street_code,
-            name: street_name,
-            generated: false,
-        });
-    }
-    Ok(AreaTree::new(areas)?)
+/// Dongli's outline, WGS84 (converted from DataV's GCJ-02; see data/PROVENANCE.md).
+const BOUNDARY_GEOJSON: &str = include_str!("../data/dongli_120110_wgs84.geojson");
+/// Target sizes of the generated communities and cells: about 95 communities and 2,400 cells over
+/// Dongli's 476 km², the scale of a real district grid (a cell is a few minutes' walk across).
+const COMMUNITY_AREA_M2: f64 = 5_000_000.0;
+const CELL_AREA_M2: f64 = 200_000.0;
+
+/// The demo's grid layers: the real district outline, its 19 real streets/zones with approximate
+/// outlines (no public source has their polygons), generated communities and generated cells.
+pub struct DemoGrid {
+    pub district: GridShape,
+    pub streets: Vec<GridShape>,
+    pub communities: Vec<GridShape>,
+    pub cells: Vec<GridShape>,
 }
 
-fn short_street(name: &str) -> &str {
-    name.strip_suffix("街道").unwrap_or(name)
+impl DemoGrid {
+    pub fn layers(&self) -> [(AreaLevel, Vec<GridShape>); 4] {
+        [
+            (AreaLevel::District, vec![self.district.clone()]),
+            (AreaLevel::Street, self.streets.clone()),
+            (AreaLevel::Community, self.communities.clone()),
+            (AreaLevel::Cell, self.cells.clone()),
+        ]
+    }
+
+    fn areas(&self) -> anyhow::Result<AreaTree> {
+        let all = std::iter::once(&self.district)
+            .chain(&self.streets)
+            .chain(&self.communities)
+            .chain(&self.cells)
+            .map(|shape| shape.area.clone());
+        Ok(AreaTree::new(all)?)
+    }
+}
+
+fn boundary() -> anyhow::Result<MultiPolygon<f64>> {
+    let collection: geojson::FeatureCollection = BOUNDARY_GEOJSON
+        .parse()
+        .context("the embedded Dongli boundary is not a GeoJSON FeatureCollection")?;
+    let geometry = collection
+        .features
+        .first()
+        .and_then(|f| f.geometry.as_ref())
+        .context("the embedded Dongli boundary has no geometry")?;
+    match geo::Geometry::<f64>::try_from(&geometry.value)? {
+        geo::Geometry::MultiPolygon(shape) => Ok(shape),
+        geo::Geometry::Polygon(shape) => Ok(MultiPolygon(vec![shape])),
+        _ => anyhow::bail!("the embedded Dongli boundary is not a polygon"),
+    }
+}
+
+fn shape(feature: GridFeature, approximate: bool, generated: bool) -> anyhow::Result<GridShape> {
+    Ok(GridShape {
+        area: Area {
+            code: code(&feature.code)?,
+            name: feature.name,
+            generated,
+        },
+        geometry: feature.geometry,
+        approximate,
+    })
+}
+
+/// Builds the demo grid. Deterministic: the same layers every time.
+pub fn grid() -> anyhow::Result<DemoGrid> {
+    let outline = boundary()?;
+    let mut reader = csv::Reader::from_reader(STREETS_CSV.as_bytes());
+    let mut streets = Vec::new();
+    let mut seeds = Vec::new();
+    for record in reader.records() {
+        let record = record?;
+        let field = |i: usize| record.get(i).unwrap_or_default();
+        seeds.push(geo::Coord {
+            x: field(3).parse::<f64>().context("approx_lon")?,
+            y: field(4).parse::<f64>().context("approx_lat")?,
+        });
+        streets.push((field(0).to_string(), field(1).to_string()));
+    }
+    let street_features: Vec<GridFeature> = divide_among(&outline, &seeds)
+        .into_iter()
+        .zip(streets)
+        .enumerate()
+        .map(|(index, (geometry, (code, name)))| GridFeature {
+            code,
+            name,
+            parent: Some(DISTRICT.to_string()),
+            geometry,
+            index,
+        })
+        .collect();
+    let communities = subdivide(
+        &street_features,
+        &GenerateOptions {
+            target_area_m2: COMMUNITY_AREA_M2,
+            seed: 2021,
+            lloyd_iterations: 3,
+        },
+    )?;
+    let cells = subdivide(
+        &communities,
+        &GenerateOptions {
+            target_area_m2: CELL_AREA_M2,
+            seed: 2022,
+            lloyd_iterations: 2,
+        },
+    )?;
+    Ok(DemoGrid {
+        district: GridShape {
+            area: Area {
+                code: code(DISTRICT)?,
+                name: "东丽区".to_string(),
+                generated: false,
+            },
+            geometry: outline,
+            approximate: false,
+        },
+        streets: street_features
+            .into_iter()
+            .map(|f| shape(f, true, false))
+            .collect::<anyhow::Result<_>>()?,
+        communities: communities
+            .into_iter()
+            .map(|f| shape(f, false, true))
+            .collect::<anyhow::Result<_>>()?,
+        cells: cells
+            .into_iter()
+            .map(|f| shape(f, false, true))
+            .collect::<anyhow::Result<_>>()?,
+    })
 }
 
 fn person(id: &str, name: &str, role: Role, scope: Scope) -> anyhow::Result<Person> {
@@ -196,7 +285,11 @@ pub fn people(areas: &AreaTree, departments: &Departments) -> anyhow::Result<Vec
 
 /// The demo's reference data.
 pub fn reference() -> anyhow::Result<Reference> {
-    let areas = areas()?;
+    reference_for(&grid()?)
+}
+
+fn reference_for(grid: &DemoGrid) -> anyhow::Result<Reference> {
+    let areas = grid.areas()?;
     let departments = Departments::default_departments()?;
     let taxonomy = Taxonomy::default_taxonomy(&departments)?;
     let people = people(&areas, &departments)?
@@ -333,16 +426,38 @@ impl CaseDriver<'_> {
     }
 }
 
+/// Puts each demo case at a random point of the district, in the cell the index says.
+struct Placer<'a> {
+    index: &'a CellIndex,
+    bounds: geo::Rect<f64>,
+}
+
+impl Placer<'_> {
+    fn place(&self, rng: &mut StdRng) -> anyhow::Result<(GeoPoint, AreaCode)> {
+        // The district fills about 60 % of its bounding box; 1,000 tries never all miss.
+        for _ in 0..1_000 {
+            let lon = rng.gen_range(self.bounds.min().x..self.bounds.max().x);
+            let lat = rng.gen_range(self.bounds.min().y..self.bounds.max().y);
+            if let Ok(found) = onegrid_store::locate_in(self.index, lon, lat) {
+                if found.distance_m == 0.0 {
+                    return Ok((GeoPoint { lon, lat }, found.cell));
+                }
+            }
+        }
+        anyhow::bail!("no point inside the demo grid found in 1,000 tries")
+    }
+}
+
 async fn drive_case(
     store: &dyn Store,
     reference: &Reference,
+    place: &Placer<'_>,
     message: &Message,
     seed: u64,
     now: DateTime<Utc>,
 ) -> anyhow::Result<CaseId> {
     let mut rng = StdRng::seed_from_u64(seed);
-    let cells: Vec<&Area> = reference.areas.at_level(AreaLevel::Cell).collect();
-    let cell = cells[rng.gen_range(0..cells.len())].code.clone();
+    let (point, cell) = place.place(&mut rng)?;
     let community = cell
         .ancestor_at(AreaLevel::Community)
         .context("cell without community")?;
@@ -407,7 +522,8 @@ async fn drive_case(
             phone: Some(phone),
         },
         cell: cell.clone(),
-        point: None,
+        point: Some(point),
+        distance_to_cell_m: None,
         address: None,
         category: category.clone(),
         title: message.subject.clone(),
@@ -608,8 +724,24 @@ async fn drive_case(
 
 /// Creates the demo in an empty store: reference data, then the cases.
 pub async fn create(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()> {
-    let reference = reference()?;
+    let grid = grid()?;
+    let reference = reference_for(&grid)?;
     store.put_reference(reference.clone()).await?;
+    for (level, shapes) in grid.layers() {
+        store.put_grid_layer(level, shapes, now).await?;
+    }
+    let index = store
+        .cell_index()
+        .context("the demo's cell layer gave no point index")?;
+    let bounds = grid
+        .district
+        .geometry
+        .bounding_rect()
+        .context("the demo district has no extent")?;
+    let place = Placer {
+        index: &index,
+        bounds,
+    };
     let messages = messages();
     let bar = ProgressBar::new(messages.len() as u64);
     bar.set_style(
@@ -620,7 +752,7 @@ pub async fn create(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()>
     for (chunk_index, chunk) in messages.chunks(32).enumerate() {
         let results = futures::future::join_all(chunk.iter().enumerate().map(|(i, message)| {
             let seed = (chunk_index * 32 + i) as u64;
-            drive_case(store, &reference, message, seed, now)
+            drive_case(store, &reference, &place, message, seed, now)
         }))
         .await;
         for result in results {
@@ -667,7 +799,8 @@ async fn merge_duplicates(
                 phone: Some("13900000000".to_string()),
             },
             cell: original.cell.clone(),
-            point: None,
+            point: original.point,
+            distance_to_cell_m: None,
             address: None,
             category: original.category.clone(),
             title: original.title.clone(),

@@ -74,6 +74,7 @@ impl SyntheticReports {
             },
             cell: cell.clone(),
             point: None,
+            distance_to_cell_m: None,
             address: Some(format!("{cell_name}附近")),
             category: category.clone(),
             title: format!("负载测试工单 {n}：{category_name}"),

@@ -14,6 +14,7 @@ mod bench;
 mod bench_grid;
 mod case_cmd;
 mod demo;
+mod grid_cmd;
 mod load;
 mod text_cmd;
 
@@ -86,6 +87,11 @@ enum Commands {
     Bench {
         #[command(subcommand)]
         command: bench::BenchCommand,
+    },
+    /// Grid layers: import, export, validate, generate; place points in cells.
+    Grid {
+        #[command(subcommand)]
+        command: grid_cmd::GridCommand,
     },
     /// Chinese text: train, evaluate and run the report classifier.
     Text {
@@ -175,6 +181,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Kpi { db, by, days, json } => kpi(&db, &by, days, json).await,
         Commands::Load(args) => load::run(args).await,
         Commands::Bench { command } => bench::run(command).await,
+        Commands::Grid { command } => grid_cmd::run(command).await,
         Commands::Text { command } => text_cmd::run(command),
     }
 }

@@ -8,6 +8,9 @@ use std::sync::OnceLock;
 
 use rand::Rng;
 
+#[path = "cli/grid.rs"]
+mod grid;
+
 fn onegrid() -> Command {
     Command::new(env!("CARGO_BIN_EXE_onegrid"))
 }

@@ -52,6 +52,16 @@ impl AreaLevel {
         }
     }
 
+    /// The level below this one (none below a cell).
+    pub fn child(self) -> Option<AreaLevel> {
+        match self {
+            AreaLevel::District => Some(AreaLevel::Street),
+            AreaLevel::Street => Some(AreaLevel::Community),
+            AreaLevel::Community => Some(AreaLevel::Cell),
+            AreaLevel::Cell => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             AreaLevel::District => "district",

@@ -135,6 +135,10 @@ pub struct NewReport {
     pub cell: AreaCode,
     #[serde(default)]
     pub point: Option<GeoPoint>,
+    /// Metres from `point` to `cell` when the point lay outside every cell and intake assigned the
+    /// nearest cell within its snapping distance; absent when the point is inside its cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance_to_cell_m: Option<f64>,
     #[serde(default)]
     pub address: Option<String>,
     pub category: CategoryCode,
@@ -282,6 +286,9 @@ pub struct Case {
     pub reporters: Vec<Reporter>,
     pub cell: AreaCode,
     pub point: Option<GeoPoint>,
+    /// See `NewReport::distance_to_cell_m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distance_to_cell_m: Option<f64>,
     pub address: Option<String>,
     pub category: CategoryCode,
     pub title: String,

@@ -387,6 +387,7 @@ pub fn evolve(case: Option<Case>, event: &Event) -> Result<Case, ChainError> {
                 reporters: vec![reporter],
                 cell: report.cell.clone(),
                 point: report.point,
+                distance_to_cell_m: report.distance_to_cell_m,
                 address: report.address.clone(),
                 category: report.category.clone(),
                 title: report.title.clone(),

@@ -7,6 +7,7 @@
 //!
 //! Layout:
 //! - `lib.rs`: the `Store` trait, `CaseFilter`, `VerifyReport`, `StoreError`.
+//! - `grid.rs`: grid layers (`GridShape`) and where a point lands (`LocatedCell`).
 //! - `sqlite/`: the SQLite backend (WAL, group commit through one writer thread, read connections).
 //! - `migrations/sqlite/`: the schema, applied in order when a database is opened.
 
@@ -19,9 +20,13 @@ use onegrid_core::{
     DepartmentCode, Event, NewReport, Person, PersonId, Reference, Tier, WorkflowError,
 };
 
+pub mod grid;
 pub mod sqlite;
 
+pub use grid::{GridShape, LayerSummary, LocatedCell};
+pub use onegrid_geo::index::CellIndex;
 pub use sqlite::SqliteStore;
+use onegrid_core::area::AreaLevel;
 
 /// Why a store operation failed. Domain refusals keep their own type so callers can map them once.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +51,24 @@ pub enum StoreError {
     Storage(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error("the point {lon},{lat} is outside the district{}", match nearest_m { Some(m) => format!(": the nearest grid cell is {m:.0} m away, beyond the {snap_m:.0} m intake accepts"), None => String::new() })]
+    OutsideDistrict {
+        lon: f64,
+        lat: f64,
+        nearest_m: Option<f64>,
+        snap_m: f64,
+    },
+    #[error("{0}")]
+    InvalidPoint(String),
+    #[error("no grid cell layer has been imported yet, so points cannot be placed in cells; import one with `onegrid grid import`")]
+    NoGrid,
+    #[error("the point {lon},{lat} lies in grid cell {located}, not in {given}")]
+    PointNotInCell {
+        lon: f64,
+        lat: f64,
+        given: AreaCode,
+        located: AreaCode,
+    },
     #[error("the store has shut down")]
     Closed,
 }
@@ -168,6 +191,50 @@ pub trait Store: Send + Sync {
 
     /// Checks every case's chain and that the case projection equals the replay of its history.
     async fn verify(&self, progress: Progress) -> Result<VerifyReport, StoreError>;
+
+    /// Imports the grid layer of one level as one transaction: its areas are added to the tree (or
+    /// renamed), and its shapes replace the level's previous shapes. Areas of the level missing from
+    /// the new layer stay in the tree, since cases may name them, but lose their shape. Importing the
+    /// cell layer swaps the point → cell index atomically once the transaction is durable.
+    async fn put_grid_layer(
+        &self,
+        level: AreaLevel,
+        shapes: Vec<GridShape>,
+        now: DateTime<Utc>,
+    ) -> Result<LayerSummary, StoreError>;
+
+    /// The stored shapes of one level, ordered by code.
+    async fn grid_layer(&self, level: AreaLevel) -> Result<Vec<GridShape>, StoreError>;
+
+    /// The point → cell index over the current cell layer, or None before one is imported. Readers
+    /// hold the index they got while a new one replaces it.
+    fn cell_index(&self) -> Option<Arc<CellIndex>>;
+}
+
+/// Places a WGS84 point in its grid cell: the cell containing it, else the nearest cell within the
+/// index's snapping distance (the distance is returned), else an "outside the district" error.
+pub fn locate(store: &dyn Store, lon: f64, lat: f64) -> Result<LocatedCell, StoreError> {
+    let index = store.cell_index().ok_or(StoreError::NoGrid)?;
+    locate_in(&index, lon, lat)
+}
+
+/// As [`locate`], with an index the caller holds (one index for a whole batch).
+pub fn locate_in(index: &CellIndex, lon: f64, lat: f64) -> Result<LocatedCell, StoreError> {
+    use onegrid_geo::index::LocateError;
+    match index.locate(lon, lat) {
+        Ok(found) => Ok(LocatedCell {
+            cell: AreaCode::parse(index.code(found.cell))
+                .map_err(|e| StoreError::Corrupt(format!("the cell index holds a bad code: {e}")))?,
+            distance_m: found.distance_m,
+        }),
+        Err(LocateError::OutsideDistrict { nearest_m, .. }) => Err(StoreError::OutsideDistrict {
+            lon,
+            lat,
+            nearest_m,
+            snap_m: index.snap_distance_m(),
+        }),
+        Err(other) => Err(StoreError::InvalidPoint(other.to_string())),
+    }
 }
 
 /// Resolves a person id to the actor the rules check, from the store's reference data.

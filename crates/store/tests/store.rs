@@ -9,6 +9,8 @@
 mod concurrency;
 #[path = "store/fixture.rs"]
 mod fixture;
+#[path = "store/grid.rs"]
+mod grid;
 #[path = "store/histories.rs"]
 mod histories;
 #[path = "store/listing.rs"]

@@ -274,6 +274,7 @@ pub fn report_in(cell: &str, category_code: &str) -> NewReport {
             lon: 117.31,
             lat: 39.09,
         }),
+        distance_to_cell_m: None,
         address: Some("东丽区某路12号".to_string()),
         category: category(category_code),
         title: "路边垃圾堆放".to_string(),

@@ -436,6 +436,7 @@ fn report_input(step: &Step, role: Role) -> NewReport {
         },
         cell: area(cell),
         point,
+        distance_to_cell_m: None,
         address: None,
         category: category(category_code),
         title: match step.text % 16 {

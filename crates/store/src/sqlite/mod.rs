@@ -19,7 +19,13 @@ use rusqlite::{params_from_iter, Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{broken_case, BrokenCase, CaseFilter, Progress, Store, StoreError, VerifyReport};
+use crate::grid::geometry_json;
+use crate::{
+    broken_case, BrokenCase, CaseFilter, CellIndex, GridShape, LayerSummary, Progress, Store,
+    StoreError, VerifyReport,
+};
+use arc_swap::ArcSwapOption;
+use onegrid_core::area::AreaLevel;
 use writer::{WriteRequest, Writer};
 
 pub use rows::time_text;
@@ -34,6 +40,9 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/0001_initial.sql")),
         M::up(include_str!(
             "../../migrations/sqlite/0002_events_rowid.sql"
+        )),
+        M::up(include_str!(
+            "../../migrations/sqlite/0003_area_shapes.sql"
         )),
     ])
 }
@@ -52,6 +61,8 @@ pub struct SqliteStore {
     readers: Arc<Vec<Mutex<Connection>>>,
     next_reader: AtomicUsize,
     reference: Arc<RwLock<Arc<Reference>>>,
+    /// The point → cell index over the stored cell layer; swapped whole when a layer is imported.
+    cells: ArcSwapOption<CellIndex>,
 }
 
 impl SqliteStore {
@@ -70,6 +81,8 @@ impl SqliteStore {
             .map_err(|e| open_error(format!("migration failed: {e}")))?;
         let reference = rows::load_reference(&connection)?;
         let reference = Arc::new(RwLock::new(Arc::new(reference)));
+        let cell_shapes = rows::load_layer(&connection, AreaLevel::Cell)?;
+        let cells = ArcSwapOption::new(build_index(&cell_shapes)?.map(Arc::new));
 
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -94,6 +107,7 @@ impl SqliteStore {
             readers: Arc::new(readers),
             next_reader: AtomicUsize::new(0),
             reference,
+            cells,
         })
     }
 
@@ -165,6 +179,21 @@ impl Store for SqliteStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Case, StoreError> {
+        let mut report = report;
+        if let (Some(point), Some(index)) = (report.point, self.cells.load_full()) {
+            // The store is the authority on where a point lies: a cell that disagrees with the point
+            // is refused, and the snapping distance is recorded as measured here.
+            let located = crate::locate_in(&index, point.lon, point.lat)?;
+            if located.cell != report.cell {
+                return Err(StoreError::PointNotInCell {
+                    lon: point.lon,
+                    lat: point.lat,
+                    given: report.cell,
+                    located: located.cell,
+                });
+            }
+            report.distance_to_cell_m = (located.distance_m > 0.0).then_some(located.distance_m);
+        }
         let actor = actor.clone();
         self.write(|reply| WriteRequest::Report {
             report: Box::new(report),
@@ -284,6 +313,53 @@ impl Store for SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Storage(format!("verify task failed: {e}")))?
+    }
+
+    async fn put_grid_layer(
+        &self,
+        level: AreaLevel,
+        shapes: Vec<GridShape>,
+        now: DateTime<Utc>,
+    ) -> Result<LayerSummary, StoreError> {
+        // Build the new index before committing, so that a layer the index cannot take is refused
+        // before anything is stored.
+        let index = if level == AreaLevel::Cell {
+            let owned = shapes.clone();
+            tokio::task::spawn_blocking(move || build_index(&owned))
+                .await
+                .map_err(|e| StoreError::Storage(format!("index build failed: {e}")))??
+        } else {
+            None
+        };
+        let rows = shapes
+            .into_iter()
+            .map(|shape| rows::ShapeRow {
+                geometry_json: geometry_json(&shape.geometry),
+                area: shape.area,
+                approximate: shape.approximate,
+            })
+            .collect();
+        let summary = self
+            .write(|reply| WriteRequest::PutLayer {
+                level,
+                shapes: rows,
+                now,
+                reply,
+            })
+            .await?;
+        if level == AreaLevel::Cell {
+            self.cells.store(index.map(Arc::new));
+        }
+        Ok(summary)
+    }
+
+    async fn grid_layer(&self, level: AreaLevel) -> Result<Vec<GridShape>, StoreError> {
+        self.read(move |connection| rows::load_layer(connection, level))
+            .await
+    }
+
+    fn cell_index(&self) -> Option<Arc<CellIndex>> {
+        self.cells.load_full()
     }
 }
 
@@ -446,4 +522,18 @@ fn verify(
         });
     }
     Ok(report)
+}
+
+/// The point → cell index over a cell layer (None for an empty layer).
+fn build_index(shapes: &[GridShape]) -> Result<Option<CellIndex>, StoreError> {
+    if shapes.is_empty() {
+        return Ok(None);
+    }
+    let cells: Vec<(String, geo::MultiPolygon<f64>)> = shapes
+        .iter()
+        .map(|s| (s.area.code.to_string(), s.geometry.clone()))
+        .collect();
+    CellIndex::build(&cells, onegrid_geo::index::IndexOptions::default())
+        .map(Some)
+        .map_err(|e| StoreError::InvalidReference(format!("the cell layer cannot be indexed: {e}")))
 }

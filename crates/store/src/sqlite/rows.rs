@@ -12,7 +12,9 @@ use onegrid_core::{
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
 
-use crate::StoreError;
+use crate::grid::{parse_geometry, GridShape};
+use crate::{LayerSummary, StoreError};
+use onegrid_core::area::AreaLevel;
 
 /// Timestamps are stored as fixed-width RFC 3339 UTC text so that text order is time order.
 pub fn time_text(time: &DateTime<Utc>) -> String {
@@ -367,4 +369,121 @@ pub fn validate_person(reference: &Reference, person: &Person) -> Result<(), Sto
         )));
     }
     Ok(())
+}
+
+/// One shape of a layer import, serialized before it reaches the writer thread.
+pub struct ShapeRow {
+    pub area: Area,
+    pub geometry_json: String,
+    pub approximate: bool,
+}
+
+/// The area tree after importing a layer: new codes added, existing names updated. Refuses shapes of
+/// another level, duplicate codes, and codes whose parent is not in the tree.
+pub fn layer_areas(
+    reference: &Reference,
+    level: AreaLevel,
+    shapes: &[ShapeRow],
+) -> Result<(AreaTree, LayerSummary), StoreError> {
+    let mut areas: BTreeMap<AreaCode, Area> = reference
+        .areas
+        .iter()
+        .map(|a| (a.code.clone(), a.clone()))
+        .collect();
+    let mut summary = LayerSummary {
+        level: Some(level),
+        shapes: shapes.len(),
+        ..LayerSummary::default()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    for shape in shapes {
+        let code = &shape.area.code;
+        if code.level() != level {
+            return Err(StoreError::InvalidReference(format!(
+                "{code} is a {} code, but this layer holds {level}s",
+                code.level()
+            )));
+        }
+        if !seen.insert(code.clone()) {
+            return Err(StoreError::InvalidReference(format!(
+                "{code} appears twice in the layer"
+            )));
+        }
+        match areas.get(code) {
+            None => summary.added_areas += 1,
+            Some(existing) if existing.name != shape.area.name => summary.renamed_areas += 1,
+            Some(_) => {}
+        }
+        areas.insert(code.clone(), shape.area.clone());
+    }
+    let tree = AreaTree::new(areas.into_values()).map_err(|e| {
+        StoreError::InvalidReference(format!("the layer does not fit the area tree: {e}"))
+    })?;
+    Ok((tree, summary))
+}
+
+/// Writes a layer: upserts its areas and replaces the level's shapes.
+pub fn save_layer(
+    transaction: &Transaction<'_>,
+    level: AreaLevel,
+    shapes: &[ShapeRow],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    transaction.execute(
+        "DELETE FROM area_shapes WHERE level = ?1",
+        params![level.as_str()],
+    )?;
+    let at = time_text(&now);
+    for shape in shapes {
+        let area = &shape.area;
+        transaction
+            .prepare_cached(
+                "INSERT INTO areas (code, name, level, parent, generated) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, generated = excluded.generated",
+            )?
+            .execute(params![
+                area.code.as_str(),
+                area.name,
+                level.as_str(),
+                area.code.parent().map(|p| p.to_string()),
+                area.generated as i64,
+            ])?;
+        transaction
+            .prepare_cached(
+                "INSERT INTO area_shapes (code, level, geometry, approximate, imported_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                area.code.as_str(),
+                level.as_str(),
+                shape.geometry_json,
+                shape.approximate as i64,
+                at,
+            ])?;
+    }
+    Ok(())
+}
+
+/// The stored shapes of one level, with their areas.
+pub fn load_layer(connection: &Connection, level: AreaLevel) -> Result<Vec<GridShape>, StoreError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT s.code, a.name, a.generated, s.geometry, s.approximate \
+         FROM area_shapes s JOIN areas a ON a.code = s.code WHERE s.level = ?1 ORDER BY s.code",
+    )?;
+    let mut rows = statement.query(params![level.as_str()])?;
+    let mut shapes = Vec::new();
+    while let Some(row) = rows.next()? {
+        let code: String = row.get(0)?;
+        let geometry: String = row.get(3)?;
+        shapes.push(GridShape {
+            area: Area {
+                code: AreaCode::parse(&code).map_err(corrupt)?,
+                name: row.get(1)?,
+                generated: row.get::<_, i64>(2)? != 0,
+            },
+            geometry: parse_geometry(&code, &geometry).map_err(corrupt)?,
+            approximate: row.get::<_, i64>(4)? != 0,
+        });
+    }
+    Ok(shapes)
 }

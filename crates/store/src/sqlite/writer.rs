@@ -22,7 +22,8 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::rows;
-use crate::StoreError;
+use crate::{LayerSummary, StoreError};
+use onegrid_core::area::AreaLevel;
 
 /// Most requests committed in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -63,6 +64,12 @@ pub enum WriteRequest {
         person: Box<Person>,
         reply: Reply<()>,
     },
+    PutLayer {
+        level: AreaLevel,
+        shapes: Vec<rows::ShapeRow>,
+        now: DateTime<Utc>,
+        reply: Reply<LayerSummary>,
+    },
 }
 
 /// A decided request whose answer waits for the commit.
@@ -72,6 +79,7 @@ enum Pending {
     Case(Reply<Case>, Result<Case, StoreError>),
     Pair(Reply<(Case, Case)>, Result<(Case, Case), StoreError>),
     Unit(Reply<()>, Result<(), StoreError>),
+    Layer(Reply<LayerSummary>, Result<LayerSummary, StoreError>),
 }
 
 impl Pending {
@@ -82,6 +90,7 @@ impl Pending {
             Pending::Case(reply, _) => drop(reply.send(Err(storage()))),
             Pending::Pair(reply, _) => drop(reply.send(Err(storage()))),
             Pending::Unit(reply, _) => drop(reply.send(Err(storage()))),
+            Pending::Layer(reply, _) => drop(reply.send(Err(storage()))),
         }
     }
 
@@ -90,6 +99,7 @@ impl Pending {
             Pending::Case(reply, result) => drop(reply.send(result)),
             Pending::Pair(reply, result) => drop(reply.send(result)),
             Pending::Unit(reply, result) => drop(reply.send(result)),
+            Pending::Layer(reply, result) => drop(reply.send(result)),
         }
     }
 }
@@ -324,6 +334,25 @@ impl Writer {
                 *new_reference = Some(Arc::new(updated));
                 Ok(Pending::Unit(reply, Ok(())))
             }
+            WriteRequest::PutLayer {
+                level,
+                shapes,
+                now,
+                reply,
+            } => match rows::layer_areas(reference, level, &shapes) {
+                Err(error) => Ok(Pending::Layer(reply, Err(error))),
+                Ok((areas, mut summary)) => {
+                    rows::save_layer(transaction, level, &shapes, now)?;
+                    summary.without_shape = areas
+                        .at_level(level)
+                        .filter(|a| !shapes.iter().any(|s| s.area.code == a.code))
+                        .count();
+                    let mut updated = reference.clone();
+                    updated.areas = areas;
+                    *new_reference = Some(Arc::new(updated));
+                    Ok(Pending::Layer(reply, Ok(summary)))
+                }
+            },
         }
     }
 }

@@ -161,6 +161,7 @@ pub fn new_report(channel: Channel, cell: &str, category_code: &str, title: &str
         },
         cell: area(cell),
         point: None,
+        distance_to_cell_m: None,
         address: None,
         category: category(category_code),
         title: title.to_string(),
