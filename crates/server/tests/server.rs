@@ -61,6 +61,7 @@ async fn app_with_one_case() -> App {
         },
         cell: AreaCode::parse("120110001001001").expect("cell"),
         point: None,
+        distance_to_cell_m: None,
         address: None,
         category: onegrid_core::CategoryCode::parse("S0101").expect("category"),
         title: "暴露垃圾".to_string(),
