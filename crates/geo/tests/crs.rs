@@ -219,7 +219,7 @@ fn round_trips_over_tianjin_and_china() {
 
 fn shared_data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/tianjin-dongli-boundaries")
+        .join("tests/data/tianjin-dongli-boundaries")
         .join(name)
 }
 

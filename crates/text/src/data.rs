@@ -12,12 +12,15 @@ pub const SUBJECTS_FILE: &str = "attachment2_subjects_all.tsv.gz";
 /// The labelled message bodies of the same data set (3,229 rows).
 pub const BODIES_FILE: &str = "attachment2_details_40pct.tsv.gz";
 
-/// Where the data set is looked for: `$ONEGRID_TEXT_DATA`, else `../shared/data/teddy-cup-2020-c` from the
-/// working directory (the layout of a checkout beside `shared/`).
+/// Where the data set is looked for: `$ONEGRID_TEXT_DATA`, else the copy kept in the repository
+/// (`crates/text/data/teddy-cup-2020-c`, the two labelled files and their PROVENANCE.md), so that a
+/// checkout evaluates the same split on every machine.
 pub fn default_data_dir() -> PathBuf {
     std::env::var_os("ONEGRID_TEXT_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("../shared/data/teddy-cup-2020-c"))
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/teddy-cup-2020-c")
+        })
 }
 
 /// The `split` column of a row.

@@ -199,11 +199,7 @@ fn corrections_change_the_next_prediction() {
 }
 
 fn data_dir() -> PathBuf {
-    std::env::var_os("ONEGRID_TEXT_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/teddy-cup-2020-c")
-        })
+    onegrid_text::data::default_data_dir()
 }
 
 /// The shipped model on the held-out test split (test rows whose text occurs in training dropped).
