@@ -211,7 +211,12 @@ fn bench(args: &GridBenchArgs) -> anyhow::Result<ExitCode> {
             points: n,
         });
         if args.index_only {
-            println!("{} points: onegrid {} ({})", group(n), ms(query), rate(figures[0].rate()));
+            println!(
+                "{} points: onegrid {} ({})",
+                group(n),
+                ms(query),
+                rate(figures[0].rate())
+            );
             continue;
         }
 
@@ -519,7 +524,9 @@ impl Postgis {
                 users.dedup();
                 users
                     .iter()
-                    .map(|u| format!("host=127.0.0.1 port=5432 dbname=test user={u} connect_timeout=5"))
+                    .map(|u| {
+                        format!("host=127.0.0.1 port=5432 dbname=test user={u} connect_timeout=5")
+                    })
                     .collect()
             }
         };
@@ -549,8 +556,10 @@ impl Postgis {
             }
         }
         match last_error {
-            Some(error) => Err(anyhow::Error::new(error)
-                .context(format!("cannot connect to PostgreSQL ({})", candidates.join(" | ")))),
+            Some(error) => Err(anyhow::Error::new(error).context(format!(
+                "cannot connect to PostgreSQL ({})",
+                candidates.join(" | ")
+            ))),
             None => anyhow::bail!("no PostgreSQL connection to try"),
         }
     }
@@ -563,9 +572,9 @@ impl Postgis {
              CREATE UNLOGGED TABLE {CELLS_TABLE} (id integer PRIMARY KEY, code text NOT NULL, \
              geom geometry(MultiPolygon, 4326) NOT NULL);"
         ))?;
-        let mut writer = self.client.copy_in(&format!(
-            "COPY {CELLS_TABLE} (id, code, geom) FROM STDIN"
-        ))?;
+        let mut writer = self
+            .client
+            .copy_in(&format!("COPY {CELLS_TABLE} (id, code, geom) FROM STDIN"))?;
         let mut line = String::new();
         for (i, (code, geometry)) in cells.iter().enumerate() {
             anyhow::ensure!(
@@ -731,7 +740,7 @@ fn group(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -755,9 +764,6 @@ mod tests {
     fn ewkb_point_is_little_endian_with_srid() {
         let mut s = String::new();
         ewkb_point_hex(Coord { x: 1.0, y: 2.0 }, &mut s);
-        assert_eq!(
-            s,
-            "0101000020E6100000000000000000F03F0000000000000040"
-        );
+        assert_eq!(s, "0101000020E6100000000000000000F03F0000000000000040");
     }
 }

@@ -1,9 +1,14 @@
 //! The point → cell index against brute force (`geo`'s `Contains` over every cell), the edge rule on
 //! squares and on irregular cells, snapping and its distances, errors, memory, and the shared index.
 
+// Helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use geo::{BoundingRect, Contains, Coord, Distance, Geodesic, LineString, MultiPolygon, Point, Polygon};
+use geo::{
+    BoundingRect, Contains, Coord, Distance, Geodesic, LineString, MultiPolygon, Point, Polygon,
+};
 use onegrid_geo::index::synthetic::{Lattice, SplitMix};
 use onegrid_geo::index::{
     CellIndex, IndexError, IndexOptions, LengthMismatch, LocateError, SharedIndex,
@@ -34,7 +39,10 @@ fn squares(n: usize) -> Cells {
     for r in 0..n {
         for c in 0..n {
             let (x, y) = (X0 + c as f64 * SIDE, Y0 + r as f64 * SIDE);
-            cells.push(cell(&format!("r{r}c{c}"), vec![rect(x, y, x + SIDE, y + SIDE)]));
+            cells.push(cell(
+                &format!("r{r}c{c}"),
+                vec![rect(x, y, x + SIDE, y + SIDE)],
+            ));
         }
     }
     cells
@@ -134,7 +142,10 @@ fn three_cells_meeting_at_a_vertex() {
     let index = exact(&cells);
     assert_eq!(code_at(&index, X0 + s, Y0 + s).as_deref(), Some("top"));
     assert_eq!(code_at(&index, X0 + s, Y0 + s / 2.0).as_deref(), Some("se"));
-    assert_eq!(code_at(&index, X0 + s / 2.0, Y0 + s).as_deref(), Some("top"));
+    assert_eq!(
+        code_at(&index, X0 + s / 2.0, Y0 + s).as_deref(),
+        Some("top")
+    );
     // And with the wide cell below.
     let cells = vec![
         cell("bottom", vec![rect(X0, Y0, X0 + 2.0 * s, Y0 + s)]),
@@ -143,7 +154,10 @@ fn three_cells_meeting_at_a_vertex() {
     ];
     let index = exact(&cells);
     assert_eq!(code_at(&index, X0 + s, Y0 + s).as_deref(), Some("ne"));
-    assert_eq!(code_at(&index, X0 + s, Y0 + s / 2.0).as_deref(), Some("bottom"));
+    assert_eq!(
+        code_at(&index, X0 + s, Y0 + s / 2.0).as_deref(),
+        Some("bottom")
+    );
 }
 
 fn lattice(columns: usize, rows: usize, segments: (usize, usize), seed: u64) -> Cells {
@@ -202,7 +216,12 @@ fn irregular_vertices_follow_the_east_nudge_rule() {
 fn random_points_agree_with_brute_force_on_a_larger_layer() {
     let cells = lattice(20, 20, (8, 15), 42);
     let index = exact(&cells);
-    let (x0, x1, y0, y1) = (117.29, 117.3 + 20.0 * 0.0065 + 0.01, 39.04, 39.05 + 0.1 + 0.01);
+    let (x0, x1, y0, y1) = (
+        117.29,
+        117.3 + 20.0 * 0.0065 + 0.01,
+        39.04,
+        39.05 + 0.1 + 0.01,
+    );
     let mut rng = SplitMix(99);
     let mut inside = 0;
     let points: Vec<Coord<f64>> = (0..30_000)
@@ -281,7 +300,10 @@ fn holes_islands_and_multi_part_cells() {
     );
     let cells = vec![
         cell("ring", vec![ring]),
-        cell("island", vec![rect(X0 + s, Y0 + s, X0 + 2.0 * s, Y0 + 2.0 * s)]),
+        cell(
+            "island",
+            vec![rect(X0 + s, Y0 + s, X0 + 2.0 * s, Y0 + 2.0 * s)],
+        ),
         cell(
             "two-parts",
             vec![
@@ -293,16 +315,34 @@ fn holes_islands_and_multi_part_cells() {
     let index = exact(&cells);
     let h = s / 2.0;
     assert_eq!(code_at(&index, X0 + h, Y0 + h).as_deref(), Some("ring"));
-    assert_eq!(code_at(&index, X0 + s + h, Y0 + s + h).as_deref(), Some("island"));
+    assert_eq!(
+        code_at(&index, X0 + s + h, Y0 + s + h).as_deref(),
+        Some("island")
+    );
     // The hole's west side is the island's west side: east of it is the island.
-    assert_eq!(code_at(&index, X0 + s, Y0 + s + h).as_deref(), Some("island"));
-    assert_eq!(code_at(&index, X0 + 2.0 * s, Y0 + s + h).as_deref(), Some("ring"));
-    assert_eq!(code_at(&index, X0 + 4.0 * s + h, Y0 + h).as_deref(), Some("two-parts"));
-    assert_eq!(code_at(&index, X0 + 4.0 * s + h, Y0 + 2.0 * s + h).as_deref(), Some("two-parts"));
+    assert_eq!(
+        code_at(&index, X0 + s, Y0 + s + h).as_deref(),
+        Some("island")
+    );
+    assert_eq!(
+        code_at(&index, X0 + 2.0 * s, Y0 + s + h).as_deref(),
+        Some("ring")
+    );
+    assert_eq!(
+        code_at(&index, X0 + 4.0 * s + h, Y0 + h).as_deref(),
+        Some("two-parts")
+    );
+    assert_eq!(
+        code_at(&index, X0 + 4.0 * s + h, Y0 + 2.0 * s + h).as_deref(),
+        Some("two-parts")
+    );
     assert_eq!(code_at(&index, X0 + 4.0 * s + h, Y0 + s + h), None);
     let mut rng = SplitMix(5);
     for _ in 0..20_000 {
-        let (x, y) = (X0 - s + rng.next_f64() * 7.0 * s, Y0 - s + rng.next_f64() * 5.0 * s);
+        let (x, y) = (
+            X0 - s + rng.next_f64() * 7.0 * s,
+            Y0 - s + rng.next_f64() * 5.0 * s,
+        );
         assert_eq!(index.containing_cell(x, y), brute_force(&cells, x, y));
     }
 }
@@ -311,16 +351,31 @@ fn holes_islands_and_multi_part_cells() {
 fn overlapping_cells_resolve_to_the_lowest_number() {
     let s = SIDE;
     let cells = vec![
-        cell("small", vec![rect(X0 + s, Y0 + s, X0 + 2.0 * s, Y0 + 2.0 * s)]),
+        cell(
+            "small",
+            vec![rect(X0 + s, Y0 + s, X0 + 2.0 * s, Y0 + 2.0 * s)],
+        ),
         cell("big", vec![rect(X0, Y0, X0 + 40.0 * s, Y0 + 40.0 * s)]),
-        cell("big-again", vec![rect(X0, Y0, X0 + 40.0 * s, Y0 + 40.0 * s)]),
+        cell(
+            "big-again",
+            vec![rect(X0, Y0, X0 + 40.0 * s, Y0 + 40.0 * s)],
+        ),
     ];
     let index = exact(&cells);
-    assert_eq!(code_at(&index, X0 + 1.5 * s, Y0 + 1.5 * s).as_deref(), Some("small"));
-    assert_eq!(code_at(&index, X0 + 20.5 * s, Y0 + 30.5 * s).as_deref(), Some("big"));
+    assert_eq!(
+        code_at(&index, X0 + 1.5 * s, Y0 + 1.5 * s).as_deref(),
+        Some("small")
+    );
+    assert_eq!(
+        code_at(&index, X0 + 20.5 * s, Y0 + 30.5 * s).as_deref(),
+        Some("big")
+    );
     let mut rng = SplitMix(11);
     for _ in 0..20_000 {
-        let (x, y) = (X0 - s + rng.next_f64() * 42.0 * s, Y0 - s + rng.next_f64() * 42.0 * s);
+        let (x, y) = (
+            X0 - s + rng.next_f64() * 42.0 * s,
+            Y0 - s + rng.next_f64() * 42.0 * s,
+        );
         assert_eq!(index.containing_cell(x, y), brute_force(&cells, x, y));
     }
 }
@@ -340,21 +395,30 @@ fn snapping_distances_match_the_geodesic() {
     let located = index.locate(lon, lat).unwrap();
     assert_eq!(index.code(located.cell), "r1c0");
     let expected = geodesic((lon, lat), (X0, lat));
-    assert!((located.distance_m - expected).abs() < 0.01, "{located:?} vs {expected}");
+    assert!(
+        (located.distance_m - expected).abs() < 0.01,
+        "{located:?} vs {expected}"
+    );
     assert!((located.distance_m - 30.0).abs() < 0.5);
     // North of the north side, near its middle.
     let (lon, lat) = (X0 + 2.5 * SIDE, Y0 + 3.0 * SIDE + 40.0 / 111_000.0);
     let located = index.locate(lon, lat).unwrap();
     assert_eq!(index.code(located.cell), "r2c2");
     let expected = geodesic((lon, lat), (lon, Y0 + 3.0 * SIDE));
-    assert!((located.distance_m - expected).abs() < 0.01, "{located:?} vs {expected}");
+    assert!(
+        (located.distance_m - expected).abs() < 0.01,
+        "{located:?} vs {expected}"
+    );
     // Off a corner: the distance is to the corner.
     let corner = (X0 + 3.0 * SIDE, Y0);
     let (lon, lat) = (corner.0 + 0.0002, corner.1 - 0.0002);
     let located = index.locate(lon, lat).unwrap();
     assert_eq!(index.code(located.cell), "r0c2");
     let expected = geodesic((lon, lat), corner);
-    assert!((located.distance_m - expected).abs() < 0.01, "{located:?} vs {expected}");
+    assert!(
+        (located.distance_m - expected).abs() < 0.01,
+        "{located:?} vs {expected}"
+    );
 }
 
 #[test]
@@ -372,7 +436,10 @@ fn points_beyond_the_snapping_distance_are_outside_the_district() {
     assert!((nearest - expected).abs() < 0.01, "{nearest} vs {expected}");
     let message = error.to_string();
     assert!(message.contains("outside the district"), "{message}");
-    assert!(message.contains(&format!("{nearest:.1} m away")), "{message}");
+    assert!(
+        message.contains(&format!("{nearest:.1} m away")),
+        "{message}"
+    );
     // Far away: no distance.
     let error = index.locate(0.0, 0.0).unwrap_err();
     assert_eq!(
@@ -436,7 +503,10 @@ fn snapping_picks_the_nearest_of_several_cells() {
                 assert!(best.0 <= 50.5, "{best:?}");
                 assert_eq!(located.cell as usize, best.1);
                 // The test's frame is fixed, the index's follows the point: a few cm apart here.
-                assert!((located.distance_m - best.0).abs() < 0.2, "{located:?} {best:?}");
+                assert!(
+                    (located.distance_m - best.0).abs() < 0.2,
+                    "{located:?} {best:?}"
+                );
                 snapped += 1;
             }
             Err(LocateError::OutsideDistrict { nearest_m, .. }) => {
@@ -542,7 +612,10 @@ fn ten_thousand_cells_of_fifty_vertices_fit_in_fifty_megabytes() {
         let c = rng.below(cells.len());
         let ring = cells[c].1 .0[0].exterior();
         let v = ring.0[rng.below(ring.0.len())];
-        let (x, y) = (v.x + (rng.next_f64() - 0.5) * 0.002, v.y + (rng.next_f64() - 0.5) * 0.002);
+        let (x, y) = (
+            v.x + (rng.next_f64() - 0.5) * 0.002,
+            v.y + (rng.next_f64() - 0.5) * 0.002,
+        );
         let expected = cells
             .iter()
             .position(|(_, g)| {
@@ -625,4 +698,35 @@ fn shared_index_swaps_while_readers_read() {
     });
     assert!(reads.load(Ordering::Relaxed) >= 20_000);
     assert!(saw_a > 0 && saw_b > 0, "{saw_a} {saw_b}");
+}
+
+#[test]
+fn local_distances_match_the_geodesic() {
+    // A single square; points off its west side at several distances and latitudes, in the square's
+    // east–west band so that the nearest point of the boundary is on that side.
+    for lat0 in [22.5, 39.0, 53.0] {
+        let side = 0.125;
+        let cells = vec![cell("sq", vec![rect(X0, lat0, X0 + side, lat0 + side)])];
+        let index = CellIndex::build(
+            &cells,
+            IndexOptions {
+                snap_distance_m: 2_000.0,
+            },
+        )
+        .unwrap();
+        let lat = lat0 + side / 2.0;
+        for (metres, tolerance) in [(50.0, 0.001), (500.0, 0.05), (1_500.0, 0.5)] {
+            let lon = X0 - metres / (111_320.0 * lat.to_radians().cos());
+            let located = index.locate(lon, lat).unwrap();
+            // The geodesic distance to the side, a meridian: the minimum over points of the side.
+            let geodesic_min = (-200..=200)
+                .map(|k| geodesic((lon, lat), (X0, lat + k as f64 * 1e-7)))
+                .fold(f64::INFINITY, f64::min);
+            assert!(
+                (located.distance_m - geodesic_min).abs() < tolerance,
+                "lat {lat}: {} m vs geodesic {geodesic_min} m",
+                located.distance_m
+            );
+        }
+    }
 }
