@@ -8,13 +8,13 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
+use geo::{BoundingRect, MultiPolygon};
 use indicatif::{ProgressBar, ProgressStyle};
 use onegrid_core::{
-    Actor, Area, AreaCode, AreaLevel, AreaTree, CaseId, CaseState, CategoryCode, Channel, Command, GeoPoint,
-    Departments, NewReport, Person, PersonId, Reference, Reporter, Role, Scope, Taxonomy,
+    Actor, Area, AreaCode, AreaLevel, AreaTree, CaseId, CaseState, CategoryCode, Channel, Command,
+    Departments, GeoPoint, NewReport, Person, PersonId, Reference, Reporter, Role, Scope, Taxonomy,
     WorkCalendar,
 };
-use geo::{BoundingRect, MultiPolygon};
 use onegrid_geo::generate::{divide_among, subdivide, GenerateOptions};
 use onegrid_geo::GridFeature;
 use onegrid_store::{CellIndex, GridShape, Store};

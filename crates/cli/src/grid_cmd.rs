@@ -98,9 +98,8 @@ pub enum GridCommand {
 }
 
 fn parse_level(text: &str) -> Result<AreaLevel, String> {
-    AreaLevel::parse(text).ok_or_else(|| {
-        format!("unknown level {text:?}; use district, street, community or cell")
-    })
+    AreaLevel::parse(text)
+        .ok_or_else(|| format!("unknown level {text:?}; use district, street, community or cell"))
 }
 
 pub async fn run(command: GridCommand) -> anyhow::Result<ExitCode> {
@@ -225,7 +224,10 @@ async fn import(args: &ReadArgs, db: &Path, force: bool) -> anyhow::Result<ExitC
             Ok(GridShape {
                 area: Area {
                     name: if feature.name.trim().is_empty() {
-                        existing.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| code.to_string())
+                        existing
+                            .as_ref()
+                            .map(|a| a.name.clone())
+                            .unwrap_or_else(|| code.to_string())
                     } else {
                         feature.name.trim().to_string()
                     },
@@ -275,7 +277,10 @@ async fn export(db: &Path, level: AreaLevel) -> anyhow::Result<ExitCode> {
     if shapes.is_empty() {
         anyhow::bail!("{} has no {level} layer", db.display());
     }
-    out!("{}", onegrid_geo::write::to_geojson(&stored_layer(level, shapes)))?;
+    out!(
+        "{}",
+        onegrid_geo::write::to_geojson(&stored_layer(level, shapes))
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -342,7 +347,9 @@ fn parse_lon_lat(line: &str) -> Option<(f64, f64)> {
 
 fn locate(db: &Path, with_distance: bool, crs: Crs) -> anyhow::Result<ExitCode> {
     let store = crate::open_existing(db)?;
-    let index = store.cell_index().ok_or(onegrid_store::StoreError::NoGrid)?;
+    let index = store
+        .cell_index()
+        .ok_or(onegrid_store::StoreError::NoGrid)?;
     let stdin = std::io::stdin().lock();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let mut lines = stdin.lines().enumerate().peekable();

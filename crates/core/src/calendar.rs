@@ -58,7 +58,8 @@ pub fn statutory_days_off(year: i32) -> Option<Vec<NaiveDate>> {
         return None;
     }
     let lunar = |lunar_year: i32, month: u8, day: u8| -> Option<NaiveDate> {
-        let date = LunisolarDate::from_ymd(u16::try_from(lunar_year).ok()?, month, false, day).ok()?;
+        let date =
+            LunisolarDate::from_ymd(u16::try_from(lunar_year).ok()?, month, false, day).ok()?;
         Some(date.to_naive_date())
     };
     let fixed = |month: u32, day: u32| NaiveDate::from_ymd_opt(year, month, day);
@@ -1002,7 +1003,10 @@ mod tests {
                 if newer_only {
                     continue;
                 }
-                assert!(!cal.is_working_day(day)?, "{day} is statutory but a working day");
+                assert!(
+                    !cal.is_working_day(day)?,
+                    "{day} is statutory but a working day"
+                );
             }
         }
         assert_eq!(statutory_days_off(2000), None);
@@ -1148,7 +1152,7 @@ mod tests {
         assert!(!cal.is_working_day(date(2021, 10, 1))?);
         assert!(cal.is_working_day(date(2021, 10, 9))?);
         assert!(cal.is_working_day(date(2021, 10, 4))?); // not listed here: ordinary Monday
-        // The next years are provisional; beyond them, an error.
+                                                         // The next years are provisional; beyond them, an error.
         assert!(cal.is_provisional(date(2022, 1, 4)));
         assert!(!cal.is_working_day(date(2022, 1, 31))?); // 除夕, a Monday
         assert!(cal.is_working_day(date(2027, 1, 4)).is_err());

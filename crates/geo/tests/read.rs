@@ -501,8 +501,8 @@ fn unknown_extension_and_missing_file_are_clear_errors() {
 
 #[test]
 fn dongli_gcj02_file_reads_as_the_published_wgs84_outline() {
-    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/tianjin-dongli-boundaries");
+    let data =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/tianjin-dongli-boundaries");
     let (gcj, wgs) = (
         data.join("dongli_120110_gcj02.geojson"),
         data.join("dongli_120110_wgs84.geojson"),

@@ -5,9 +5,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use geo::{Coord, LineString, MultiPolygon, Polygon};
+use geo::{BooleanOps, Coord, LineString, MapCoords, MultiPolygon, Polygon};
 use onegrid_core::area::AreaLevel;
-use onegrid_geo::validate::{geodesic_area_m2, validate, Report, ValidateOptions};
+use onegrid_geo::generate::{subdivide, GenerateOptions};
+use onegrid_geo::validate::{
+    geodesic_area_m2, straight_edge_area_m2, validate, Report, ValidateOptions,
+};
 use onegrid_geo::{GridFeature, GridLayer, Problem, ProblemKind, Severity};
 
 // ---------------------------------------------------------------------------------------------------------
@@ -682,11 +685,348 @@ fn the_text_report_lists_errors_first_then_a_summary() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Coordinate noise: layers written with 7 decimals, as `onegrid grid export` writes them
+
+/// The features with every coordinate rounded to `decimals` decimals (the formula of `write`).
+fn rounded(features: &[GridFeature], decimals: i32) -> Vec<GridFeature> {
+    let scale = 10f64.powi(decimals);
+    features
+        .iter()
+        .map(|f| GridFeature {
+            geometry: f.geometry.map_coords(|c| Coord {
+                x: (c.x * scale).round() / scale,
+                y: (c.y * scale).round() / scale,
+            }),
+            ..f.clone()
+        })
+        .collect()
+}
+
+fn union_of(features: &[GridFeature]) -> MultiPolygon<f64> {
+    features
+        .iter()
+        .fold(MultiPolygon::new(Vec::new()), |union, f| {
+            union.union(&f.geometry)
+        })
+}
+
+/// Distance in metres from `c` to the line through `p` and `q`, in the local metric of the helpers.
+fn offset_m(c: Coord<f64>, p: Coord<f64>, q: Coord<f64>) -> f64 {
+    let (dlon, dlat) = metres_to_degrees();
+    let m = |c: Coord<f64>| ((c.x - p.x) / dlon, (c.y - p.y) / dlat);
+    let ((cx, cy), (qx, qy)) = (m(c), m(q));
+    (qx * cy - qy * cx).abs() / qx.hypot(qy)
+}
+
+/// A street of 24 km² whose edges slant for 5–6 km: a straight lon/lat edge that is not a meridian is not a
+/// geodesic, and the longer it is, the larger the slivers that rounding opens along it.
+fn slanted_street() -> GridFeature {
+    feature(
+        STREET,
+        MultiPolygon::new(vec![Polygon::new(
+            ring(&[
+                (0.0, 0.0),
+                (4_000.0, 3_000.0),
+                (1_000.0, 6_500.0),
+                (-3_500.0, 2_500.0),
+            ]),
+            vec![],
+        )]),
+    )
+}
+
+/// No errors, and nothing but sub-tolerance gaps, overlaps and parts outside as warnings.
+fn assert_clean(report: &Report, what: &str) {
+    assert!(!report.has_errors(), "{what}:\n{report}");
+    for problem in &report.problems {
+        assert!(
+            matches!(
+                problem.kind,
+                ProblemKind::Gap | ProblemKind::Overlap | ProblemKind::OutsideParent
+            ) && problem.area_m2.is_some_and(|a| a < 1.0),
+            "{what}: {problem:?}"
+        );
+    }
+}
+
+#[test]
+fn a_sliver_along_a_long_edge_is_measured_along_its_straight_edges() {
+    // P→Q runs 5 km north-east; M lies 1 mm beside the middle of the lon/lat line: a 2.5 m² sliver.
+    let (p, q) = (at(0.0, 0.0), at(4_000.0, 3_000.0));
+    let (dlon, dlat) = metres_to_degrees();
+    let middle = Coord {
+        x: (p.x + q.x) / 2.0,
+        y: (p.y + q.y) / 2.0,
+    };
+    let m = Coord {
+        x: middle.x - 0.001 * 0.6 * dlon,
+        y: middle.y + 0.001 * 0.8 * dlat,
+    };
+    let sliver = MultiPolygon::new(vec![Polygon::new(
+        LineString::new(vec![p, q, m, p]),
+        vec![],
+    )]);
+    let area = straight_edge_area_m2(&sliver);
+    assert_close(area, 5_000.0 * 0.001 / 2.0, 0.01);
+    // Measured with geodesic edges, the lens between the long edge and its geodesic swamps it: this is what
+    // made 0.1 mm of rounding look like gaps of hundreds of m².
+    let geodesic = geodesic_area_m2(&sliver);
+    println!("sliver: {area:.3} m² along straight edges, {geodesic:.1} m² along geodesics");
+    assert!(geodesic > 100.0 * area, "{geodesic}");
+}
+
+#[test]
+fn straight_edge_area_is_exact_for_a_degree_box_and_agrees_with_geodesic_for_a_hectare() {
+    // A 1° × 1° box is bounded by meridians and parallels, straight lines in lon/lat: its area is the
+    // integral of the WGS84 area element M·N·cos φ, taken here by the midpoint rule.
+    let (a, f) = (6_378_137.0_f64, 1.0 / 298.257_223_563);
+    let e2 = f * (2.0 - f);
+    let steps = 100_000;
+    let (lat0, lat1) = (39.0_f64.to_radians(), 40.0_f64.to_radians());
+    let h = (lat1 - lat0) / steps as f64;
+    let expected: f64 = (0..steps)
+        .map(|i| {
+            let phi = lat0 + (i as f64 + 0.5) * h;
+            let w2 = 1.0 - e2 * phi.sin().powi(2);
+            a * a * (1.0 - e2) / (w2 * w2) * phi.cos() * h
+        })
+        .sum::<f64>()
+        * 1.0_f64.to_radians();
+    let corner = |x: f64, y: f64| Coord { x, y };
+    let box_ring = LineString::new(vec![
+        corner(117.0, 39.0),
+        corner(118.0, 39.0),
+        corner(118.0, 40.0),
+        corner(117.0, 40.0),
+        corner(117.0, 39.0),
+    ]);
+    let degree_box = MultiPolygon::new(vec![Polygon::new(box_ring.clone(), vec![])]);
+    assert_close(straight_edge_area_m2(&degree_box), expected, 1e-9);
+    let mut reversed = box_ring;
+    reversed.0.reverse();
+    let clockwise = MultiPolygon::new(vec![Polygon::new(reversed, vec![])]);
+    assert_close(straight_edge_area_m2(&clockwise), expected, 1e-9);
+
+    // Long slanted edges: inserting points along the lon/lat lines does not change the region, so the
+    // quadrature over a 300 km edge must agree with that over a thousand 300 m pieces.
+    let corners = [
+        corner(116.0, 38.0),
+        corner(118.0, 40.5),
+        corner(115.5, 40.0),
+        corner(116.0, 38.0),
+    ];
+    let coarse = MultiPolygon::new(vec![Polygon::new(
+        LineString::new(corners.to_vec()),
+        vec![],
+    )]);
+    let mut dense = Vec::new();
+    for pair in corners.windows(2) {
+        for k in 0..1_000 {
+            let t = k as f64 / 1_000.0;
+            dense.push(corner(
+                pair[0].x + t * (pair[1].x - pair[0].x),
+                pair[0].y + t * (pair[1].y - pair[0].y),
+            ));
+        }
+    }
+    dense.push(corners[0]);
+    let dense = MultiPolygon::new(vec![Polygon::new(LineString::new(dense), vec![])]);
+    let (coarse_area, dense_area) = (
+        straight_edge_area_m2(&coarse),
+        straight_edge_area_m2(&dense),
+    );
+    println!("300 km edges: {coarse_area:.4} m², subdivided: {dense_area:.4} m²");
+    assert!(
+        (coarse_area - dense_area).abs() < 0.01,
+        "{coarse_area} {dense_area}"
+    );
+
+    // For a hectare the two edge models differ by far less than a millimetre per edge.
+    let square = rect(0.0, 0.0, 100.0, 100.0);
+    assert_close(
+        straight_edge_area_m2(&square),
+        geodesic_area_m2(&square),
+        1e-6,
+    );
+    let with_hole = MultiPolygon::new(vec![Polygon::new(
+        ring(&[(0.0, 0.0), (100.0, 0.0), (100.0, 100.0), (0.0, 100.0)]),
+        vec![ring(&[
+            (25.0, 25.0),
+            (25.0, 75.0),
+            (75.0, 75.0),
+            (75.0, 25.0),
+        ])],
+    )]);
+    assert_close(straight_edge_area_m2(&with_hole), 7_500.0, 0.001);
+}
+
+#[test]
+fn a_generated_partition_rounded_to_7_decimals_has_no_errors() {
+    let street = slanted_street();
+    let communities = subdivide(
+        std::slice::from_ref(&street),
+        &GenerateOptions {
+            target_area_m2: 2_000_000.0,
+            seed: 2021,
+            lloyd_iterations: 3,
+        },
+    )
+    .unwrap();
+    let cells = subdivide(
+        &communities,
+        &GenerateOptions {
+            target_area_m2: 200_000.0,
+            seed: 2022,
+            lloyd_iterations: 2,
+        },
+    )
+    .unwrap();
+    let streets = vec![street];
+    let check =
+        |what: &str, level: AreaLevel, features: &[GridFeature], parents: &[GridFeature]| {
+            let report = validate(
+                &layer(level, features.to_vec()),
+                &with_parents(parents.to_vec()),
+            );
+            assert_clean(&report, what);
+        };
+    check("communities", AreaLevel::Community, &communities, &streets);
+    check("cells", AreaLevel::Cell, &cells, &communities);
+
+    for decimals in [9, 7] {
+        let streets_r = rounded(&streets, decimals);
+        let communities_r = rounded(&communities, decimals);
+        let cells_r = rounded(&cells, decimals);
+        // Rounding does open slivers along the street's long edges, more than the 1 m² tolerance in all.
+        let slivers = streets_r[0].geometry.difference(&union_of(&communities_r));
+        let sliver_area = straight_edge_area_m2(&slivers);
+        println!(
+            "{decimals} decimals: {} slivers of {sliver_area:.2} m² between the street and its communities",
+            slivers.0.len()
+        );
+        if decimals == 7 {
+            assert!(sliver_area > 1.0, "{sliver_area}");
+        }
+
+        let at = |what: &str| format!("{what}, {decimals} decimals");
+        check(
+            &at("communities in the rounded street"),
+            AreaLevel::Community,
+            &communities_r,
+            &streets_r,
+        );
+        check(
+            &at("communities in the stored street"),
+            AreaLevel::Community,
+            &communities_r,
+            &streets,
+        );
+        check(
+            &at("cells in the rounded communities"),
+            AreaLevel::Cell,
+            &cells_r,
+            &communities_r,
+        );
+        check(
+            &at("cells in the stored communities"),
+            AreaLevel::Cell,
+            &cells_r,
+            &communities,
+        );
+        let alone = validate(
+            &layer(AreaLevel::Cell, cells_r.clone()),
+            &ValidateOptions::default(),
+        );
+        assert_clean(&alone, &at("cells without parents"));
+    }
+}
+
+#[test]
+fn a_vertex_rounded_off_a_long_edge_is_noise_but_a_misfit_of_decimetres_is_a_gap() {
+    // A street P-Q-R cut in two from R to a point M of its 5 km edge P→Q.
+    let (p, q, r) = (at(0.0, 0.0), at(4_000.0, 3_000.0), at(-1_000.0, 3_500.0));
+    let on_edge = |t: f64| Coord {
+        x: p.x + t * (q.x - p.x),
+        y: p.y + t * (q.y - p.y),
+    };
+    let round7 = |c: Coord<f64>| Coord {
+        x: (c.x * 1e7).round() / 1e7,
+        y: (c.y * 1e7).round() / 1e7,
+    };
+    // The point of the edge's middle stretch that rounding moves farthest off it.
+    let t = (300..=700)
+        .map(|k| k as f64 / 1_000.0)
+        .max_by(|&a, &b| {
+            offset_m(round7(on_edge(a)), p, q).total_cmp(&offset_m(round7(on_edge(b)), p, q))
+        })
+        .unwrap();
+    let m = on_edge(t);
+    let moved = offset_m(round7(m), p, q);
+    assert!(moved > 0.003, "rounding moves M by {moved} m only");
+    let triangle = |a: Coord<f64>, b: Coord<f64>, c: Coord<f64>| {
+        MultiPolygon::new(vec![Polygon::new(
+            LineString::new(vec![a, b, c, a]),
+            vec![],
+        )])
+    };
+    let street = vec![feature(STREET, triangle(p, q, r))];
+    let halves = |m: Coord<f64>| {
+        layer(
+            AreaLevel::Community,
+            vec![
+                feature(COMMUNITY_A, triangle(p, m, r)),
+                feature(COMMUNITY_B, triangle(m, q, r)),
+            ],
+        )
+    };
+    let exact = halves(m);
+    assert_clean(&validate(&exact, &with_parents(street.clone())), "exact");
+    let written = GridLayer {
+        features: rounded(&exact.features, 7),
+        ..exact.clone()
+    };
+    // The sliver between M and the edge is larger than the tolerance, and millimetres wide.
+    let sliver = street[0].geometry.xor(&union_of(&written.features));
+    let sliver_area = straight_edge_area_m2(&sliver);
+    println!(
+        "M moved {:.1} mm by rounding: a sliver of {sliver_area:.2} m²",
+        moved * 1e3
+    );
+    assert!(sliver_area > 1.0, "{sliver_area}");
+    assert_clean(
+        &validate(&written, &with_parents(street.clone())),
+        "rounded communities",
+    );
+    assert_clean(
+        &validate(&written, &with_parents(rounded(&street, 7))),
+        "rounded communities in the rounded street",
+    );
+
+    // M moved 20 cm into the street: a gap of 5 km × 20 cm / 2 = 500 m², 10 cm wide on average.
+    let (dlon, dlat) = metres_to_degrees();
+    let inward = Coord {
+        x: m.x - 0.2 * 0.6 * dlon,
+        y: m.y + 0.2 * 0.8 * dlat,
+    };
+    let misfit = GridLayer {
+        features: rounded(&halves(inward).features, 7),
+        ..exact
+    };
+    let report = validate(&misfit, &with_parents(rounded(&street, 7)));
+    assert_eq!(kinds(&report), vec![ProblemKind::Gap], "{report}");
+    let gap = &report.problems[0];
+    assert_eq!(gap.severity, Severity::Error);
+    // Half the 5 km edge times how far the rounded M lies from the rounded edge.
+    let expected = 5_000.0 * offset_m(round7(inward), round7(p), round7(q)) / 2.0;
+    assert_close(gap.area_m2.unwrap(), expected, 0.01);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Real data: the 16 districts of Tianjin
 
 fn tianjin_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/tianjin-dongli-boundaries/tianjin_districts_wgs84.geojson")
+        .join("tests/data/tianjin-dongli-boundaries/tianjin_districts_wgs84.geojson")
 }
 
 fn read_tianjin() -> Option<GridLayer> {

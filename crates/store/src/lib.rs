@@ -24,9 +24,9 @@ pub mod grid;
 pub mod sqlite;
 
 pub use grid::{GridShape, LayerSummary, LocatedCell};
+use onegrid_core::area::AreaLevel;
 pub use onegrid_geo::index::CellIndex;
 pub use sqlite::SqliteStore;
-use onegrid_core::area::AreaLevel;
 
 /// Why a store operation failed. Domain refusals keep their own type so callers can map them once.
 #[derive(Debug, thiserror::Error)]
@@ -223,8 +223,9 @@ pub fn locate_in(index: &CellIndex, lon: f64, lat: f64) -> Result<LocatedCell, S
     use onegrid_geo::index::LocateError;
     match index.locate(lon, lat) {
         Ok(found) => Ok(LocatedCell {
-            cell: AreaCode::parse(index.code(found.cell))
-                .map_err(|e| StoreError::Corrupt(format!("the cell index holds a bad code: {e}")))?,
+            cell: AreaCode::parse(index.code(found.cell)).map_err(|e| {
+                StoreError::Corrupt(format!("the cell index holds a bad code: {e}"))
+            })?,
             distance_m: found.distance_m,
         }),
         Err(LocateError::OutsideDistrict { nearest_m, .. }) => Err(StoreError::OutsideDistrict {

@@ -18,9 +18,7 @@ pub const BODIES_FILE: &str = "attachment2_details_40pct.tsv.gz";
 pub fn default_data_dir() -> PathBuf {
     std::env::var_os("ONEGRID_TEXT_DATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/teddy-cup-2020-c")
-        })
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/teddy-cup-2020-c"))
 }
 
 /// The `split` column of a row.

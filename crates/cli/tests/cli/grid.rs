@@ -35,7 +35,11 @@ fn locate(db: &Db, extra: &[&str], input: &str) -> Output {
 
 fn export(db: &Db, level: &str) -> serde_json::Value {
     let output = db.run(&["grid", "export", "--level", level]);
-    assert!(output.status.success(), "export {level}: {}", stderr(&output));
+    assert!(
+        output.status.success(),
+        "export {level}: {}",
+        stderr(&output)
+    );
     serde_json::from_slice(&output.stdout).expect("GeoJSON")
 }
 
@@ -65,7 +69,9 @@ fn the_demo_grid_nests_and_every_case_lies_in_its_cell() {
                 .any(|c| c["properties"]["code"] == community),
             "cell {code} has no community"
         );
-        assert!(cell["properties"]["name"].as_str().is_some_and(|n| n.contains("（生成）")));
+        assert!(cell["properties"]["name"]
+            .as_str()
+            .is_some_and(|n| n.contains("（生成）")));
     }
 
     let cases = db.json(&["case", "list", "--json", "--limit", "10000"]);
@@ -131,7 +137,10 @@ fn locate_converts_gcj02_and_bd09_input() {
         gcj.push_str(&format!("{},{}\n", g.x, g.y));
         bd.push_str(&format!("{},{}\n", b.x, b.y));
     }
-    let expected: Vec<&str> = cases.iter().map(|c| c["cell"].as_str().expect("cell")).collect();
+    let expected: Vec<&str> = cases
+        .iter()
+        .map(|c| c["cell"].as_str().expect("cell"))
+        .collect();
     for (crs, input) in [("gcj02", &gcj), ("bd09", &bd)] {
         let output = locate(&db, &["--crs", crs], input);
         assert!(output.status.success(), "{}", stderr(&output));
@@ -159,7 +168,12 @@ fn export_validate_import_round_trip_and_bad_layers_change_nothing() {
     std::fs::write(&file, communities.to_string()).expect("write");
 
     let output = db.run(&["grid", "validate", file.to_str().expect("path")]);
-    assert!(output.status.success(), "{}{}", stdout(&output), stderr(&output));
+    assert!(
+        output.status.success(),
+        "{}{}",
+        stdout(&output),
+        stderr(&output)
+    );
     let output = db.run(&["grid", "import", file.to_str().expect("path")]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert!(stderr(&output).contains("imported"), "{}", stderr(&output));
@@ -188,34 +202,72 @@ fn export_validate_import_round_trip_and_bad_layers_change_nothing() {
     let output = db.run(&["grid", "validate", bad.to_str().expect("path")]);
     assert_eq!(output.status.code(), Some(2), "{}", stdout(&output));
     let report = stdout(&output);
-    assert!(report.contains("overlap") && report.contains(&moved_code), "{report}");
+    assert!(
+        report.contains("overlap") && report.contains(&moved_code),
+        "{report}"
+    );
     let output = db.run(&["grid", "import", bad.to_str().expect("path")]);
     assert_eq!(output.status.code(), Some(2));
-    assert!(stderr(&output).contains("nothing was imported"), "{}", stderr(&output));
-    assert_eq!(export(&db, "cell"), before, "a refused import changed the layer");
+    assert!(
+        stderr(&output).contains("nothing was imported"),
+        "{}",
+        stderr(&output)
+    );
+    assert_eq!(
+        export(&db, "cell"),
+        before,
+        "a refused import changed the layer"
+    );
 
     // Broken files: clear errors, nothing stored.
     for (name, content, expected) in [
-        ("broken.geojson", "{\"type\": \"FeatureCollection\", \"features\": [", "cannot read"),
-        ("points.geojson", r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"120110001001001","name":"x"},"geometry":{"type":"Point","coordinates":[117.3,39.1]}}]}"#, ""),
+        (
+            "broken.geojson",
+            "{\"type\": \"FeatureCollection\", \"features\": [",
+            "cannot read",
+        ),
+        (
+            "points.geojson",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"120110001001001","name":"x"},"geometry":{"type":"Point","coordinates":[117.3,39.1]}}]}"#,
+            "",
+        ),
         ("layer.txt", "117.3,39.1", "cannot read"),
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, content).expect("write");
         let output = db.run(&["grid", "import", path.to_str().expect("path")]);
         assert!(!output.status.success(), "{name} was accepted");
-        assert!(stderr(&output).contains(expected), "{name}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(expected),
+            "{name}: {}",
+            stderr(&output)
+        );
         assert_eq!(export(&db, "cell"), before, "{name} changed the layer");
     }
-    let output = db.run(&["grid", "import", dir.path().join("missing.shp").to_str().expect("path")]);
+    let output = db.run(&[
+        "grid",
+        "import",
+        dir.path().join("missing.shp").to_str().expect("path"),
+    ]);
     assert!(!output.status.success());
-    assert!(stderr(&output).contains("missing.shp"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("missing.shp"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
 fn generate_cuts_the_stored_communities_into_cells_that_validate() {
     let db = Db::demo();
-    let output = db.run(&["grid", "generate", "--under", "community", "--area-m2", "1000000"]);
+    let output = db.run(&[
+        "grid",
+        "generate",
+        "--under",
+        "community",
+        "--area-m2",
+        "1000000",
+    ]);
     assert!(output.status.success(), "{}", stderr(&output));
     let generated: serde_json::Value = serde_json::from_slice(&output.stdout).expect("GeoJSON");
     let count = features(&generated).len();
@@ -241,15 +293,35 @@ fn a_report_whose_point_disagrees_with_its_cell_is_refused() {
     let before = db.snapshot();
     db.fails(
         &[
-            "case", "report", "--as", "citizen", "--cell", other_cell, "--point", &point,
-            "--category", "S0101", "--title", "井盖缺失",
+            "case",
+            "report",
+            "--as",
+            "citizen",
+            "--cell",
+            other_cell,
+            "--point",
+            &point,
+            "--category",
+            "S0101",
+            "--title",
+            "井盖缺失",
         ],
         "lies in grid cell",
     );
     db.fails(
         &[
-            "case", "report", "--as", "citizen", "--cell", other_cell, "--point", "116.0,39.0",
-            "--category", "S0101", "--title", "井盖缺失",
+            "case",
+            "report",
+            "--as",
+            "citizen",
+            "--cell",
+            other_cell,
+            "--point",
+            "116.0,39.0",
+            "--category",
+            "S0101",
+            "--title",
+            "井盖缺失",
         ],
         "outside the district",
     );

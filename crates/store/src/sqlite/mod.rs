@@ -41,9 +41,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/sqlite/0002_events_rowid.sql"
         )),
-        M::up(include_str!(
-            "../../migrations/sqlite/0003_area_shapes.sql"
-        )),
+        M::up(include_str!("../../migrations/sqlite/0003_area_shapes.sql")),
     ])
 }
 

@@ -35,7 +35,13 @@ fn cell_layer() -> Vec<GridShape> {
     CELLS
         .iter()
         .enumerate()
-        .map(|(i, code)| shape(code, &format!("网格{i}"), square(117.30 + 0.01 * i as f64, 39.10, 0.01)))
+        .map(|(i, code)| {
+            shape(
+                code,
+                &format!("网格{i}"),
+                square(117.30 + 0.01 * i as f64, 39.10, 0.01),
+            )
+        })
         .collect()
 }
 
@@ -55,7 +61,14 @@ async fn a_cell_layer_is_stored_indexed_and_survives_a_restart() {
     assert_eq!(summary.shapes, 4);
     assert_eq!(summary.added_areas, 0);
     assert_eq!(summary.renamed_areas, 4);
-    assert_eq!(db.store.reference().areas.get(&area(CELL_2A)).map(|a| a.name.as_str()), Some("网格2"));
+    assert_eq!(
+        db.store
+            .reference()
+            .areas
+            .get(&area(CELL_2A))
+            .map(|a| a.name.as_str()),
+        Some("网格2")
+    );
 
     let found = locate(&db.store, 117.325, 39.105).expect("inside 2A");
     assert_eq!(found.cell, area(CELL_2A));
@@ -66,12 +79,25 @@ async fn a_cell_layer_is_stored_indexed_and_survives_a_restart() {
     assert!((near.distance_m - 17.3).abs() < 0.5, "{}", near.distance_m);
     // 0.01° (≈ 860 m) east of the layer: refused.
     let error = locate(&db.store, 117.35, 39.105).expect_err("outside");
-    assert!(error.to_string().contains("outside the district"), "{error}");
+    assert!(
+        error.to_string().contains("outside the district"),
+        "{error}"
+    );
 
-    let stored = db.store.grid_layer(AreaLevel::Cell).await.expect("read back");
+    let stored = db
+        .store
+        .grid_layer(AreaLevel::Cell)
+        .await
+        .expect("read back");
     assert_eq!(stored, cell_layer());
     let db = db.reopen().await;
-    assert_eq!(db.store.grid_layer(AreaLevel::Cell).await.expect("read back"), cell_layer());
+    assert_eq!(
+        db.store
+            .grid_layer(AreaLevel::Cell)
+            .await
+            .expect("read back"),
+        cell_layer()
+    );
     let found = locate(&db.store, 117.325, 39.105).expect("the index is rebuilt on open");
     assert_eq!(found.cell, area(CELL_2A));
 }
@@ -87,14 +113,26 @@ async fn a_new_layer_replaces_the_old_one_and_new_codes_join_the_tree() {
     // The second layer drops 2B and adds a new cell 003 in community 1.
     let mut layer = cell_layer();
     layer.pop();
-    layer.push(shape("120110001001003", "新网格", square(117.30, 39.11, 0.01)));
+    layer.push(shape(
+        "120110001001003",
+        "新网格",
+        square(117.30, 39.11, 0.01),
+    ));
     let summary = db
         .store
         .put_grid_layer(AreaLevel::Cell, layer, at(1))
         .await
         .expect("second layer");
-    assert_eq!((summary.shapes, summary.added_areas, summary.without_shape), (4, 1, 1));
-    assert!(db.store.reference().areas.get(&area("120110001001003")).is_some());
+    assert_eq!(
+        (summary.shapes, summary.added_areas, summary.without_shape),
+        (4, 1, 1)
+    );
+    assert!(db
+        .store
+        .reference()
+        .areas
+        .get(&area("120110001001003"))
+        .is_some());
     // 2B keeps its area (cases may name it) but no longer has a shape.
     assert!(db.store.reference().areas.get(&area(CELL_2B)).is_some());
     let found = locate(&db.store, 117.305, 39.115).expect("in the new cell");
@@ -115,7 +153,11 @@ async fn a_refused_layer_changes_nothing() {
     let reference_before = db.store.reference();
 
     let mut orphan = cell_layer();
-    orphan.push(shape("120110009001001", "孤儿网格", square(117.30, 39.12, 0.01)));
+    orphan.push(shape(
+        "120110009001001",
+        "孤儿网格",
+        square(117.30, 39.12, 0.01),
+    ));
     let error = db
         .store
         .put_grid_layer(AreaLevel::Cell, orphan, at(1))
@@ -140,7 +182,10 @@ async fn a_refused_layer_changes_nothing() {
         .expect_err("a community in a cell layer");
     assert!(error.to_string().contains("community code"), "{error}");
 
-    assert_eq!(db.store.grid_layer(AreaLevel::Cell).await.expect("layer"), before);
+    assert_eq!(
+        db.store.grid_layer(AreaLevel::Cell).await.expect("layer"),
+        before
+    );
     assert_eq!(db.store.reference().areas, reference_before.areas);
     let found = locate(&db.store, 117.335, 39.105).expect("index unchanged");
     assert_eq!(found.cell, area(CELL_2B));
@@ -169,26 +214,43 @@ async fn intake_checks_the_point_against_the_cell_and_records_the_snap_distance(
         .expect("just outside, snapped");
     let distance = snapped.distance_to_cell_m.expect("distance recorded");
     assert!((distance - 17.3).abs() < 0.5, "{distance}");
-    assert_eq!(db.store.case(snapped.id).await.expect("case").distance_to_cell_m, Some(distance));
+    assert_eq!(
+        db.store
+            .case(snapped.id)
+            .await
+            .expect("case")
+            .distance_to_cell_m,
+        Some(distance)
+    );
 
     let count = db.store.count_cases().await.expect("count");
     let wrong = db
         .report(CITIZEN, with_point(CELL_2A, 117.315, 39.105), at(3))
         .await
         .expect_err("the point is in 1B");
-    assert!(matches!(wrong, StoreError::PointNotInCell { .. }), "{wrong}");
+    assert!(
+        matches!(wrong, StoreError::PointNotInCell { .. }),
+        "{wrong}"
+    );
     assert!(wrong.to_string().contains(CELL_1B), "{wrong}");
     let outside = db
         .report(CITIZEN, with_point(CELL_1A, 116.0, 39.0), at(3))
         .await
         .expect_err("far away");
-    assert!(outside.to_string().contains("outside the district"), "{outside}");
+    assert!(
+        outside.to_string().contains("outside the district"),
+        "{outside}"
+    );
     let nan = db
         .report(CITIZEN, with_point(CELL_1A, f64::NAN, 39.0), at(3))
         .await
         .expect_err("not a number");
     assert!(matches!(nan, StoreError::InvalidPoint(_)), "{nan}");
     assert_eq!(db.store.count_cases().await.expect("count"), count);
-    let verified = db.store.verify(std::sync::Arc::new(|_, _| {})).await.expect("verify");
+    let verified = db
+        .store
+        .verify(std::sync::Arc::new(|_, _| {}))
+        .await
+        .expect("verify");
     assert!(verified.is_ok());
 }
