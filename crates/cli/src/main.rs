@@ -139,7 +139,20 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 
 /// Opens a database file, creating it (empty) when missing.
 pub fn open_store(db: &std::path::Path) -> anyhow::Result<Arc<dyn Store>> {
-    let store = SqliteStore::open(db)?;
+    let mut options = onegrid_geo::index::IndexOptions::default();
+    // A district sets its own snapping distance for points just outside every cell (default 50 m).
+    if let Some(text) = std::env::var_os("ONEGRID_SNAP_M") {
+        let text = text.to_string_lossy();
+        options.snap_distance_m = text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|m| m.is_finite() && *m >= 0.0)
+            .with_context(|| {
+                format!("ONEGRID_SNAP_M={text:?} is not a distance in metres (e.g. 50)")
+            })?;
+    }
+    let store = SqliteStore::open_with(db, options)?;
     Ok(Arc::new(store))
 }
 

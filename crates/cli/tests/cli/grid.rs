@@ -327,3 +327,85 @@ fn a_report_whose_point_disagrees_with_its_cell_is_refused() {
     );
     assert_eq!(db.snapshot(), before);
 }
+
+#[test]
+fn a_point_just_outside_is_snapped_within_the_configured_distance() {
+    let db = Db::demo();
+    let district = export(&db, "district");
+    // The district's westernmost vertex; 0.0002° (≈ 17 m) west of it lies outside every cell.
+    let mut west = (f64::MAX, 0.0);
+    for polygon in district["features"][0]["geometry"]["coordinates"]
+        .as_array()
+        .expect("multipolygon")
+    {
+        for position in polygon[0].as_array().expect("ring") {
+            let lon = position[0].as_f64().expect("lon");
+            if lon < west.0 {
+                west = (lon, position[1].as_f64().expect("lat"));
+            }
+        }
+    }
+    let input = format!("{},{}\n", west.0 - 0.0002, west.1);
+    let output = locate(&db, &["--with-distance"], &input);
+    let line = stdout(&output);
+    let (code, distance) = line.trim().split_once(',').expect("code,distance");
+    assert_eq!(code.len(), 15, "{line}");
+    let distance: f64 = distance.parse().expect("distance");
+    assert!((1.0..=17.5).contains(&distance), "{distance}");
+
+    let mut strict = onegrid();
+    strict
+        .args(["grid", "locate", "--db"])
+        .arg(&db.path)
+        .env("ONEGRID_SNAP_M", "0.5")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = strict.spawn().expect("start");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("locate");
+    assert_eq!(stdout(&output), "\n", "refused beyond 0.5 m");
+    assert!(
+        stderr(&output).contains("beyond 0.5 m"),
+        "{}",
+        stderr(&output)
+    );
+
+    let output = onegrid()
+        .args(["grid", "locate", "--db"])
+        .arg(&db.path)
+        .env("ONEGRID_SNAP_M", "fifty")
+        .output()
+        .expect("locate");
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("ONEGRID_SNAP_M"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn a_200_mb_layer_is_refused_before_it_is_read() {
+    let db = Db::demo();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("huge.geojson");
+    // Sparse: takes no disk space, but its size is 200 MB.
+    std::fs::File::create(&path)
+        .and_then(|f| f.set_len(200 * 1024 * 1024))
+        .expect("sparse file");
+    let before = export(&db, "cell");
+    let output = db.run(&["grid", "import", path.to_str().expect("path")]);
+    assert!(!output.status.success());
+    let message = stderr(&output);
+    assert!(
+        message.contains("200.0 MiB") && message.contains("limit"),
+        "{message}"
+    );
+    assert_eq!(export(&db, "cell"), before);
+}

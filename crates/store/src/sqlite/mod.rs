@@ -26,6 +26,7 @@ use crate::{
 };
 use arc_swap::ArcSwapOption;
 use onegrid_core::area::AreaLevel;
+use onegrid_geo::index::IndexOptions;
 use writer::{WriteRequest, Writer};
 
 pub use rows::time_text;
@@ -61,11 +62,21 @@ pub struct SqliteStore {
     reference: Arc<RwLock<Arc<Reference>>>,
     /// The point → cell index over the stored cell layer; swapped whole when a layer is imported.
     cells: ArcSwapOption<CellIndex>,
+    /// How the index is built (the snapping distance for points just outside every cell).
+    index_options: IndexOptions,
 }
 
 impl SqliteStore {
     /// Opens (creating if missing) the database at `path` and runs pending migrations.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(path, IndexOptions::default())
+    }
+
+    /// Opens the database with other index options, e.g. a district's own snapping distance.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        index_options: IndexOptions,
+    ) -> Result<SqliteStore, StoreError> {
         let path_text = path.as_ref().display().to_string();
         let open_error = |reason: String| StoreError::Open {
             path: path_text.clone(),
@@ -80,7 +91,7 @@ impl SqliteStore {
         let reference = rows::load_reference(&connection)?;
         let reference = Arc::new(RwLock::new(Arc::new(reference)));
         let cell_shapes = rows::load_layer(&connection, AreaLevel::Cell)?;
-        let cells = ArcSwapOption::new(build_index(&cell_shapes)?.map(Arc::new));
+        let cells = ArcSwapOption::new(build_index(&cell_shapes, index_options)?.map(Arc::new));
 
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -106,6 +117,7 @@ impl SqliteStore {
             next_reader: AtomicUsize::new(0),
             reference,
             cells,
+            index_options,
         })
     }
 
@@ -323,7 +335,8 @@ impl Store for SqliteStore {
         // before anything is stored.
         let index = if level == AreaLevel::Cell {
             let owned = shapes.clone();
-            tokio::task::spawn_blocking(move || build_index(&owned))
+            let options = self.index_options;
+            tokio::task::spawn_blocking(move || build_index(&owned, options))
                 .await
                 .map_err(|e| StoreError::Storage(format!("index build failed: {e}")))??
         } else {
@@ -523,7 +536,10 @@ fn verify(
 }
 
 /// The point → cell index over a cell layer (None for an empty layer).
-fn build_index(shapes: &[GridShape]) -> Result<Option<CellIndex>, StoreError> {
+fn build_index(
+    shapes: &[GridShape],
+    options: IndexOptions,
+) -> Result<Option<CellIndex>, StoreError> {
     if shapes.is_empty() {
         return Ok(None);
     }
@@ -531,7 +547,7 @@ fn build_index(shapes: &[GridShape]) -> Result<Option<CellIndex>, StoreError> {
         .iter()
         .map(|s| (s.area.code.to_string(), s.geometry.clone()))
         .collect();
-    CellIndex::build(&cells, onegrid_geo::index::IndexOptions::default())
+    CellIndex::build(&cells, options)
         .map(Some)
         .map_err(|e| StoreError::InvalidReference(format!("the cell layer cannot be indexed: {e}")))
 }
