@@ -41,9 +41,13 @@ pub enum GridCommand {
         read: ReadArgs,
         #[arg(long)]
         db: PathBuf,
-        /// Store the layer even though validation found errors (the features must still have codes).
+        /// Store the layer even though validation found errors. Features must still have codes;
+        /// features the reader had to leave out (unusable coordinates, no polygon) are not stored.
         #[arg(long)]
         force: bool,
+        /// Mark the outlines as approximate (e.g. streets drawn from a sketch, not a survey).
+        #[arg(long)]
+        approximate: bool,
     },
     /// Write a stored layer as a GeoJSON FeatureCollection (WGS84) to stdout.
     Export {
@@ -77,6 +81,9 @@ pub enum GridCommand {
         /// The parents file's coordinate system.
         #[arg(long, default_value = "wgs84")]
         crs: Crs,
+        /// Which attribute of the parents file holds the code and the name, e.g. code=XZQDM,name=XZQMC.
+        #[arg(long = "map")]
+        fields: Option<FieldMap>,
         /// Target area of each child in m² (200000 ≈ a 450 m square).
         #[arg(long, default_value_t = 200_000.0)]
         area_m2: f64,
@@ -104,7 +111,12 @@ fn parse_level(text: &str) -> Result<AreaLevel, String> {
 
 pub async fn run(command: GridCommand) -> anyhow::Result<ExitCode> {
     match command {
-        GridCommand::Import { read, db, force } => import(&read, &db, force).await,
+        GridCommand::Import {
+            read,
+            db,
+            force,
+            approximate,
+        } => import(&read, &db, force, approximate).await,
         GridCommand::Export { db, level } => export(&db, level).await,
         GridCommand::Validate { read, db, json } => validate_file(&read, db.as_deref(), json).await,
         GridCommand::Generate {
@@ -112,9 +124,25 @@ pub async fn run(command: GridCommand) -> anyhow::Result<ExitCode> {
             db,
             under,
             crs,
+            fields,
             area_m2,
             seed,
-        } => generate(parents.as_deref(), db.as_deref(), under, crs, area_m2, seed).await,
+        } => {
+            let options = ReadOptions {
+                crs,
+                fields: fields.unwrap_or_default(),
+                ..ReadOptions::default()
+            };
+            generate(
+                parents.as_deref(),
+                db.as_deref(),
+                under,
+                &options,
+                area_m2,
+                seed,
+            )
+            .await
+        }
         GridCommand::Locate {
             db,
             with_distance,
@@ -190,11 +218,16 @@ async fn validate_file(args: &ReadArgs, db: Option<&Path>, json: bool) -> anyhow
     })
 }
 
-async fn import(args: &ReadArgs, db: &Path, force: bool) -> anyhow::Result<ExitCode> {
+async fn import(
+    args: &ReadArgs,
+    db: &Path,
+    force: bool,
+    approximate: bool,
+) -> anyhow::Result<ExitCode> {
     let store = crate::open_existing(db)?;
     let (layer, report) = read_and_check(args, Some(store.as_ref())).await?;
     if report.has_errors() {
-        eprint!("{report}");
+        eprintln!("{report}");
         if !force {
             eprintln!(
                 "nothing was imported: the layer has errors (fix them, or pass --force to import it anyway)"
@@ -203,7 +236,7 @@ async fn import(args: &ReadArgs, db: &Path, force: bool) -> anyhow::Result<ExitC
         }
         eprintln!("importing despite the errors above (--force)");
     } else if !report.problems.is_empty() {
-        eprint!("{report}");
+        eprintln!("{report}");
     }
     let level = layer
         .level
@@ -235,7 +268,7 @@ async fn import(args: &ReadArgs, db: &Path, force: bool) -> anyhow::Result<ExitC
                     code,
                 },
                 geometry: feature.geometry,
-                approximate: false,
+                approximate,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -288,18 +321,33 @@ async fn generate(
     parents_file: Option<&Path>,
     db: Option<&Path>,
     under: AreaLevel,
-    crs: Crs,
+    options: &ReadOptions,
     area_m2: f64,
     seed: u64,
 ) -> anyhow::Result<ExitCode> {
     let parents = match (parents_file, db) {
         (Some(file), _) => {
-            let options = ReadOptions {
-                crs,
-                ..ReadOptions::default()
-            };
-            let outcome = read_path(file, &options)
+            let outcome = read_path(file, options)
                 .with_context(|| format!("cannot read {}", file.display()))?;
+            // Cutting a broken boundary would hide its faults in the children: refuse it.
+            let report = validate(&outcome.layer, &ValidateOptions::default());
+            let problems: Vec<_> = outcome.problems.iter().chain(&report.problems).collect();
+            for problem in &problems {
+                eprintln!(
+                    "{:?} {} {}: {}",
+                    problem.severity,
+                    problem.kind.as_str(),
+                    problem.codes.join(","),
+                    problem.message
+                );
+            }
+            if problems
+                .iter()
+                .any(|p| p.severity == onegrid_geo::Severity::Error)
+            {
+                eprintln!("nothing was generated: the parents file has errors (check it with `onegrid grid validate`)");
+                return Ok(ExitCode::from(EXIT_INVALID));
+            }
             outcome.layer
         }
         (None, Some(db)) => {
@@ -352,7 +400,8 @@ fn locate(db: &Path, with_distance: bool, crs: Crs) -> anyhow::Result<ExitCode> 
         .ok_or(onegrid_store::StoreError::NoGrid)?;
     let stdin = std::io::stdin().lock();
     let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut lines = stdin.lines().enumerate().peekable();
+    // Lines as bytes: a line that is not UTF-8 is one unreadable line, not the end of the input.
+    let mut lines = stdin.split(b'\n').enumerate();
     let mut refused = 0u64;
     let mut unreadable = 0u64;
     let mut batch: Vec<Option<geo::Coord<f64>>> = Vec::with_capacity(LOCATE_BATCH);
@@ -365,11 +414,15 @@ fn locate(db: &Path, with_distance: bool, crs: Crs) -> anyhow::Result<ExitCode> 
                 break;
             };
             let line = line.context("cannot read stdin")?;
-            let trimmed = line.trim();
+            let text = String::from_utf8_lossy(&line);
+            let trimmed = text.trim().trim_start_matches('\u{feff}');
             if number == 0 && trimmed.eq_ignore_ascii_case("lon,lat") {
                 continue;
             }
-            match parse_lon_lat(trimmed) {
+            match std::str::from_utf8(&line)
+                .ok()
+                .and_then(|_| parse_lon_lat(trimmed))
+            {
                 Some((lon, lat)) => {
                     let wgs84 = crs.to_wgs84(geo::Coord { x: lon, y: lat });
                     batch.push(Some(wgs84));

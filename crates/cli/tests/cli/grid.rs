@@ -16,6 +16,10 @@ fn stderr(output: &Output) -> String {
 
 /// Runs `onegrid grid locate` with `input` on stdin.
 fn locate(db: &Db, extra: &[&str], input: &str) -> Output {
+    locate_bytes(db, extra, input.as_bytes())
+}
+
+fn locate_bytes(db: &Db, extra: &[&str], input: &[u8]) -> Output {
     let mut child = onegrid()
         .args(["grid", "locate", "--db"])
         .arg(&db.path)
@@ -26,8 +30,8 @@ fn locate(db: &Db, extra: &[&str], input: &str) -> Output {
         .spawn()
         .expect("start grid locate");
     let mut stdin = child.stdin.take().expect("stdin");
-    let input = input.to_string();
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
     let output = child.wait_with_output().expect("grid locate");
     writer.join().expect("writer").expect("write stdin");
     output
@@ -106,14 +110,21 @@ fn locate_writes_one_line_per_point_and_refuses_what_is_outside() {
     );
     // Dongli's westernmost vertex is 117.2272 E; 0.0003° west of a point on that edge is ~26 m outside.
     let input = format!(
-        "{lon},{lat}\nnot a point\n200,100\n116.0,39.0\n39.1,117.3\nNaN,NaN\n{lon} , {lat}\n"
-    );
-    let output = locate(&db, &[], &input);
+        "\u{feff}lon,lat\n{lon},{lat}\nnot a point\n200,100\n116.0,39.0\n39.1,117.3\nNaN,NaN\n\u{fffd},1\n{lon} , {lat}\n"
+    )
+    .replace('\u{fffd}', "\u{0}");
+    // A line that is not UTF-8 is one unreadable line, not the end of the input.
+    let mut bytes = input.into_bytes();
+    if let Some(zero) = bytes.iter().position(|&b| b == 0) {
+        bytes[zero] = 0xff;
+    }
+    let input = String::from_utf8_lossy(&bytes).into_owned();
+    let output = locate_bytes(&db, &[], &bytes);
     assert!(output.status.success(), "{}", stderr(&output));
     let text = stdout(&output);
     let lines: Vec<&str> = text.lines().collect();
     let cell = case["cell"].as_str().expect("cell");
-    assert_eq!(lines, vec![cell, "", "", "", "", "", cell]);
+    assert_eq!(lines, vec![cell, "", "", "", "", "", "", cell], "{input}");
     let message = stderr(&output);
     assert!(message.contains("not `lon,lat`"), "{message}");
     assert!(message.contains("outside the district"), "{message}");

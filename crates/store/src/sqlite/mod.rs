@@ -61,7 +61,7 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
     reference: Arc<RwLock<Arc<Reference>>>,
     /// The point → cell index over the stored cell layer; swapped whole when a layer is imported.
-    cells: ArcSwapOption<CellIndex>,
+    cells: Arc<ArcSwapOption<CellIndex>>,
     /// How the index is built (the snapping distance for points just outside every cell).
     index_options: IndexOptions,
 }
@@ -91,7 +91,9 @@ impl SqliteStore {
         let reference = rows::load_reference(&connection)?;
         let reference = Arc::new(RwLock::new(Arc::new(reference)));
         let cell_shapes = rows::load_layer(&connection, AreaLevel::Cell)?;
-        let cells = ArcSwapOption::new(build_index(&cell_shapes, index_options)?.map(Arc::new));
+        let cells = Arc::new(ArcSwapOption::new(
+            build_index(&cell_shapes, index_options)?.map(Arc::new),
+        ));
 
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -105,7 +107,7 @@ impl SqliteStore {
         }
 
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let writer = Writer::new(connection, reference.clone())?;
+        let writer = Writer::new(connection, reference.clone(), cells.clone(), index_options)?;
         std::thread::Builder::new()
             .name("onegrid-sqlite-writer".to_string())
             .spawn(move || writer.run(receiver))
@@ -189,21 +191,6 @@ impl Store for SqliteStore {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Case, StoreError> {
-        let mut report = report;
-        if let (Some(point), Some(index)) = (report.point, self.cells.load_full()) {
-            // The store is the authority on where a point lies: a cell that disagrees with the point
-            // is refused, and the snapping distance is recorded as measured here.
-            let located = crate::locate_in(&index, point.lon, point.lat)?;
-            if located.cell != report.cell {
-                return Err(StoreError::PointNotInCell {
-                    lon: point.lon,
-                    lat: point.lat,
-                    given: report.cell,
-                    located: located.cell,
-                });
-            }
-            report.distance_to_cell_m = (located.distance_m > 0.0).then_some(located.distance_m);
-        }
         let actor = actor.clone();
         self.write(|reply| WriteRequest::Report {
             report: Box::new(report),
@@ -332,13 +319,15 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<LayerSummary, StoreError> {
         // Build the new index before committing, so that a layer the index cannot take is refused
-        // before anything is stored.
+        // before anything is stored. The writer swaps it in when the layer commits, so reports decided
+        // after that commit are checked against the new layer and those before against the old one.
         let index = if level == AreaLevel::Cell {
             let owned = shapes.clone();
             let options = self.index_options;
-            tokio::task::spawn_blocking(move || build_index(&owned, options))
+            let built = tokio::task::spawn_blocking(move || build_index(&owned, options))
                 .await
-                .map_err(|e| StoreError::Storage(format!("index build failed: {e}")))??
+                .map_err(|e| StoreError::Storage(format!("index build failed: {e}")))??;
+            Some(built.map(Arc::new))
         } else {
             None
         };
@@ -354,13 +343,11 @@ impl Store for SqliteStore {
             .write(|reply| WriteRequest::PutLayer {
                 level,
                 shapes: rows,
+                index,
                 now,
                 reply,
             })
             .await?;
-        if level == AreaLevel::Cell {
-            self.cells.store(index.map(Arc::new));
-        }
         Ok(summary)
     }
 
@@ -536,7 +523,7 @@ fn verify(
 }
 
 /// The point → cell index over a cell layer (None for an empty layer).
-fn build_index(
+pub(crate) fn build_index(
     shapes: &[GridShape],
     options: IndexOptions,
 ) -> Result<Option<CellIndex>, StoreError> {

@@ -487,3 +487,21 @@ pub fn load_layer(connection: &Connection, level: AreaLevel) -> Result<Vec<GridS
     }
     Ok(shapes)
 }
+
+/// Deletes the shapes of areas that are no longer in the tree; returns the levels that lost shapes.
+pub fn drop_orphan_shapes(transaction: &Transaction<'_>) -> Result<Vec<AreaLevel>, StoreError> {
+    let mut statement = transaction.prepare(
+        "DELETE FROM area_shapes WHERE code NOT IN (SELECT code FROM areas) RETURNING level",
+    )?;
+    let mut rows = statement.query([])?;
+    let mut levels = Vec::new();
+    while let Some(row) = rows.next()? {
+        let level: String = row.get(0)?;
+        if let Some(level) = AreaLevel::parse(&level) {
+            if !levels.contains(&level) {
+                levels.push(level);
+            }
+        }
+    }
+    Ok(levels)
+}

@@ -22,8 +22,10 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::rows;
-use crate::{LayerSummary, StoreError};
+use crate::{CellIndex, LayerSummary, StoreError};
+use arc_swap::ArcSwapOption;
 use onegrid_core::area::AreaLevel;
+use onegrid_geo::index::IndexOptions;
 
 /// Most requests committed in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -67,6 +69,8 @@ pub enum WriteRequest {
     PutLayer {
         level: AreaLevel,
         shapes: Vec<rows::ShapeRow>,
+        /// For the cell layer: its index (None for an empty layer), swapped in on commit.
+        index: Option<Option<Arc<CellIndex>>>,
         now: DateTime<Utc>,
         reply: Reply<LayerSummary>,
     },
@@ -107,18 +111,41 @@ impl Pending {
 pub struct Writer {
     connection: Connection,
     reference: Arc<RwLock<Arc<Reference>>>,
+    /// The point → cell index reports are checked against; replaced only here, on commit.
+    cells: Arc<ArcSwapOption<CellIndex>>,
+    index_options: IndexOptions,
     next_id: u64,
+}
+
+/// The cell index as seen by requests of one batch: the committed one, or one a request of the batch
+/// replaced (taking effect for the requests after it, and for everyone once the batch commits).
+struct BatchCells {
+    base: Option<Arc<CellIndex>>,
+    replaced: Option<Option<Arc<CellIndex>>>,
+}
+
+impl BatchCells {
+    fn current(&self) -> Option<&Arc<CellIndex>> {
+        match &self.replaced {
+            Some(replaced) => replaced.as_ref(),
+            None => self.base.as_ref(),
+        }
+    }
 }
 
 impl Writer {
     pub fn new(
         connection: Connection,
         reference: Arc<RwLock<Arc<Reference>>>,
+        cells: Arc<ArcSwapOption<CellIndex>>,
+        index_options: IndexOptions,
     ) -> Result<Writer, StoreError> {
         let next_id = next_case_id(&connection)?;
         Ok(Writer {
             connection,
             reference,
+            cells,
+            index_options,
             next_id,
         })
     }
@@ -151,6 +178,11 @@ impl Writer {
         let mut new_reference: Option<Arc<Reference>> = None;
         let first_id = self.next_id;
         let base_reference = self.current_reference();
+        let mut cells = BatchCells {
+            base: self.cells.load_full(),
+            replaced: None,
+        };
+        let index_options = self.index_options;
         let Writer {
             connection,
             next_id,
@@ -170,6 +202,8 @@ impl Writer {
                     &mut touched,
                     next_id,
                     &mut new_reference,
+                    &mut cells,
+                    index_options,
                     request,
                 )?);
             }
@@ -183,6 +217,9 @@ impl Writer {
                         Ok(mut guard) => *guard = reference,
                         Err(poisoned) => *poisoned.into_inner() = reference,
                     }
+                }
+                if let Some(index) = cells.replaced {
+                    self.cells.store(index);
                 }
                 pending.into_iter().for_each(Pending::answer);
             }
@@ -199,12 +236,15 @@ impl Writer {
 
     /// Decides one request and writes its effects into the open transaction. A rule refusal is an
     /// answer, not a failure: it writes nothing and returns Ok(Pending with the error).
+    #[allow(clippy::too_many_arguments)]
     fn decide(
         transaction: &rusqlite::Transaction<'_>,
         reference: &Reference,
         touched: &mut HashMap<CaseId, Case>,
         next_id: &mut u64,
         new_reference: &mut Option<Arc<Reference>>,
+        cells: &mut BatchCells,
+        index_options: IndexOptions,
         request: WriteRequest,
     ) -> Result<Pending, StoreError> {
         let rules = reference.rules();
@@ -216,11 +256,35 @@ impl Writer {
         };
         match request {
             WriteRequest::Report {
-                report,
+                mut report,
                 actor,
                 now,
                 reply,
             } => {
+                // The store is the authority on where a point lies, checked here against the index of
+                // this very transaction: a cell that disagrees with the point is refused, and the
+                // snapping distance is the one measured here, never the caller's.
+                report.distance_to_cell_m = None;
+                if let (Some(point), Some(index)) = (report.point, cells.current()) {
+                    match crate::locate_in(index, point.lon, point.lat) {
+                        Err(error) => return Ok(Pending::Case(reply, Err(error))),
+                        Ok(located) if located.cell != report.cell => {
+                            return Ok(Pending::Case(
+                                reply,
+                                Err(StoreError::PointNotInCell {
+                                    lon: point.lon,
+                                    lat: point.lat,
+                                    given: report.cell.clone(),
+                                    located: located.cell,
+                                }),
+                            ))
+                        }
+                        Ok(located) => {
+                            report.distance_to_cell_m =
+                                (located.distance_m > 0.0).then_some(located.distance_m);
+                        }
+                    }
+                }
                 let id = CaseId(*next_id);
                 let command = Command::Report { id, report };
                 match apply_sealed(&rules, None, &command, &actor, now) {
@@ -321,6 +385,14 @@ impl Writer {
                     return Ok(Pending::Unit(reply, Err(error)));
                 }
                 rows::save_reference(transaction, &reference)?;
+                // Shapes of areas the new tree no longer has go too; if cells went, the index is
+                // rebuilt from the cells that remain.
+                let dropped = rows::drop_orphan_shapes(transaction)?;
+                if dropped.contains(&AreaLevel::Cell) {
+                    let shapes = rows::load_layer(transaction, AreaLevel::Cell)?;
+                    let index = super::build_index(&shapes, index_options)?;
+                    cells.replaced = Some(index.map(Arc::new));
+                }
                 *new_reference = Some(Arc::new(*reference));
                 Ok(Pending::Unit(reply, Ok(())))
             }
@@ -337,6 +409,7 @@ impl Writer {
             WriteRequest::PutLayer {
                 level,
                 shapes,
+                index,
                 now,
                 reply,
             } => match rows::layer_areas(reference, level, &shapes) {
@@ -350,6 +423,9 @@ impl Writer {
                     let mut updated = reference.clone();
                     updated.areas = areas;
                     *new_reference = Some(Arc::new(updated));
+                    if let Some(index) = index {
+                        cells.replaced = Some(index);
+                    }
                     Ok(Pending::Layer(reply, Ok(summary)))
                 }
             },

@@ -254,3 +254,44 @@ async fn intake_checks_the_point_against_the_cell_and_records_the_snap_distance(
         .expect("verify");
     assert!(verified.is_ok());
 }
+
+#[tokio::test]
+async fn the_store_ignores_a_distance_the_caller_sends() {
+    let db = TestDb::new().await;
+    let mut report = new_report(Channel::Citizen, CELL_1A, LITTER, "暴露垃圾");
+    report.distance_to_cell_m = Some(12.0);
+    let case = db.report(CITIZEN, report, at(1)).await.expect("report");
+    assert_eq!(case.distance_to_cell_m, None);
+}
+
+#[tokio::test]
+async fn new_reference_data_drops_the_shapes_of_areas_it_no_longer_has() {
+    let db = TestDb::new().await;
+    db.store
+        .put_grid_layer(AreaLevel::Cell, cell_layer(), at(0))
+        .await
+        .expect("layer");
+    // Reference data without cell 2B: its shape goes, and the index forgets it.
+    let mut reference = reference();
+    let kept: Vec<Area> = reference
+        .areas
+        .iter()
+        .filter(|a| a.code != area(CELL_2B))
+        .cloned()
+        .collect();
+    reference.areas = onegrid_core::AreaTree::new(kept).expect("tree");
+    for person in reference.people.values_mut() {
+        person.scope.areas.retain(|a| *a != area(CELL_2B));
+    }
+    db.store.put_reference(reference).await.expect("reference");
+    let shapes = db.store.grid_layer(AreaLevel::Cell).await.expect("layer");
+    assert_eq!(shapes.len(), 3);
+    assert!(
+        locate(&db.store, 117.335, 39.105).is_err(),
+        "2B's shape is gone"
+    );
+    assert_eq!(
+        locate(&db.store, 117.305, 39.105).expect("1A stays").cell,
+        area(CELL_1A)
+    );
+}
