@@ -12,6 +12,7 @@ pub mod features;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod severity;
 pub mod train;
 
 pub use classifier::{Classifier, Prediction, Scored};
