@@ -343,7 +343,7 @@ async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         Some(text) => parse_channel(text)?,
         None => default_channel(actor.role),
     };
-    let report = NewReport {
+    let mut report = NewReport {
         channel,
         reporter: Reporter {
             channel,
@@ -360,7 +360,22 @@ async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         description: args.description,
         photos: args.photos,
         tier: None,
+        tier_reason: None,
     };
+    // Severity words (fire, gas leak, collapse, people hurt…) raise the tier; an unknown category is
+    // left for the store to refuse.
+    let category_tier = store
+        .reference()
+        .taxonomy
+        .get(&report.category)
+        .map(|c| c.tier);
+    if let Some(category_tier) = category_tier {
+        if onegrid_text::severity::raise_report_tier(&mut report, category_tier).is_some() {
+            if let Some(reason) = &report.tier_reason {
+                eprintln!("tier raised: {reason}");
+            }
+        }
+    }
     let case = store
         .report(report, &actor, args.at.unwrap_or_else(Utc::now))
         .await?;

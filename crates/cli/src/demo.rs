@@ -530,6 +530,7 @@ async fn drive_case(
         description: message.body.clone(),
         photos: Vec::new(),
         tier: None,
+        tier_reason: None,
     };
     let actor = driver.actor(&reporter_account)?;
     let case = store
@@ -807,6 +808,7 @@ async fn merge_duplicates(
             description: original.description.clone(),
             photos: Vec::new(),
             tier: None,
+            tier_reason: None,
         };
         let repeat = store.report(repeat, &integrator, repeated_at).await?;
         store

@@ -81,6 +81,7 @@ impl SyntheticReports {
             description: format!("合成的测试工单（非真实来电），编号 {n}，用于压力与崩溃测试。"),
             photos: Vec::new(),
             tier: None,
+            tier_reason: None,
         }
     }
 }

@@ -411,3 +411,51 @@ fn acknowledged_reports_survive_sigkill() {
         );
     }
 }
+
+#[test]
+fn severity_words_raise_the_tier_and_the_history_says_why() {
+    let db = Db::demo();
+    let case = db.json(&[
+        "case",
+        "report",
+        "--json",
+        "--as",
+        "gridworker",
+        "--cell",
+        "120110001001001",
+        "--category",
+        "S0101",
+        "--title",
+        "小区楼道里闻到很浓的煤气味，怀疑燃气泄漏",
+        "--at",
+        "2026-11-23T02:00:00Z",
+    ]);
+    assert_eq!(case["tier"], "district", "{case}");
+    let id = case["id"].to_string();
+    let shown = db.run(&["case", "show", &id, "--json"]);
+    assert!(shown.status.success());
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("tier_reason") && text.contains("燃气泄漏"),
+        "{text}"
+    );
+
+    // An ordinary report keeps its category's tier and has no reason.
+    let plain = db.json(&[
+        "case",
+        "report",
+        "--json",
+        "--as",
+        "gridworker",
+        "--cell",
+        "120110001001001",
+        "--category",
+        "S0101",
+        "--title",
+        "小区门口暴露垃圾",
+        "--at",
+        "2026-11-23T02:00:00Z",
+    ]);
+    assert_eq!(plain["tier"], "grid", "{plain}");
+    assert!(plain.get("tier_reason").is_none() || plain["tier_reason"].is_null());
+}

@@ -151,6 +151,10 @@ pub struct NewReport {
     /// A tier above the category's default, when intake saw a reason (severity words, many reporters).
     #[serde(default)]
     pub tier: Option<Tier>,
+    /// Why intake raised the tier, in words a dispatcher reads in the history (e.g. the severity signal
+    /// 「煤气泄漏」). Kept in the report event, so the history says which signal did it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_reason: Option<String>,
 }
 
 /// Where a case stands in the closed loop.

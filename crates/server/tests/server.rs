@@ -68,6 +68,7 @@ async fn app_with_one_case() -> App {
         description: String::new(),
         photos: Vec::new(),
         tier: None,
+        tier_reason: None,
     };
     let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00+08:00")
         .expect("time")

@@ -891,6 +891,33 @@ pub fn raised_tier(base: Tier, signals: &[Signal]) -> Option<(Tier, &Signal)> {
     Some((top, responsible))
 }
 
+/// Intake's use of the rules: reads the report's title and description and, when a signal asks for a
+/// higher tier than both the category's default and the tier the report already asks for, raises the
+/// report's tier and records why in `tier_reason` (kept in the report event, so the case history names
+/// the signal). Returns the signal that raised it.
+pub fn raise_report_tier(
+    report: &mut onegrid_core::NewReport,
+    category_default: Tier,
+) -> Option<Signal> {
+    let text = format!("{}。{}", report.title, report.description);
+    let found = signals(&text);
+    let base = report
+        .tier
+        .unwrap_or(category_default)
+        .max(category_default);
+    let (tier, signal) = raised_tier(base, &found)?;
+    report.tier = Some(tier);
+    report.tier_reason = Some(format!(
+        "严重性信号「{}」（{}，{}）: {} → {}",
+        signal.matched,
+        signal.kind.name_zh(),
+        signal.kind.as_str(),
+        base.as_str(),
+        tier.as_str()
+    ));
+    Some(signal.clone())
+}
+
 /// The highest priority asked by any signal, `None` when there are none.
 pub fn highest_priority(signals: &[Signal]) -> Option<Priority> {
     signals.iter().map(|s| s.priority).max()

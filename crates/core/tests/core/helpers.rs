@@ -281,6 +281,7 @@ pub fn report_in(cell: &str, category_code: &str) -> NewReport {
         description: "小区门口垃圾堆放三天无人清理".to_string(),
         photos: vec!["sha256:photo-1".to_string()],
         tier: None,
+        tier_reason: None,
     }
 }
 

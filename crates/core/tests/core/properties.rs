@@ -450,6 +450,7 @@ fn report_input(step: &Step, role: Role) -> NewReport {
             &[None, None, Some(Tier::Street), Some(Tier::Grid)],
             step.a / 32,
         ),
+        tier_reason: None,
     }
 }
 

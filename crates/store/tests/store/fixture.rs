@@ -168,6 +168,7 @@ pub fn new_report(channel: Channel, cell: &str, category_code: &str, title: &str
         description: String::new(),
         photos: Vec::new(),
         tier: None,
+        tier_reason: None,
     }
 }
 
