@@ -195,7 +195,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Load(args) => load::run(args).await,
         Commands::Bench { command } => bench::run(command).await,
         Commands::Grid { command } => grid_cmd::run(command).await,
-        Commands::Text { command } => text_cmd::run(command),
+        Commands::Text { command } => text_cmd::run(command).await,
     }
 }
 

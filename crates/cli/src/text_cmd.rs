@@ -14,11 +14,18 @@ use onegrid_text::{evaluate, train, Classifier, TrainOptions};
 
 #[derive(clap::Subcommand)]
 pub enum TextCommand {
-    /// Train a classifier from labelled TSV(.gz) files (rows whose `split` is `test` are left out).
+    /// Train a classifier from labelled TSV(.gz) files (rows whose `split` is `test` are left out), or
+    /// from a district's own history (--db): the categories dispatchers confirmed, corrections counting more.
     Train {
         /// A labelled file: columns `text`/`留言主题`/`留言详情`, `label`/`一级标签`, optional `split`.
-        #[arg(long = "data", required = true)]
+        #[arg(long = "data", required_unless_present = "db", conflicts_with = "db")]
         data: Vec<PathBuf>,
+        /// Learn the district's own categories from the cases in this database.
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// With --db: how much a dispatcher's correction counts against an ordinary confirmation.
+        #[arg(long, default_value_t = 3.0)]
+        correction_weight: f32,
         /// Where to write the model file.
         #[arg(long)]
         out: PathBuf,
@@ -47,9 +54,15 @@ pub enum TextCommand {
     },
 }
 
-pub fn run(command: TextCommand) -> anyhow::Result<ExitCode> {
+pub async fn run(command: TextCommand) -> anyhow::Result<ExitCode> {
     match command {
-        TextCommand::Train { data, out } => train_cmd(&data, &out),
+        TextCommand::Train {
+            db: Some(db),
+            correction_weight,
+            out,
+            ..
+        } => train_from_db(&db, correction_weight, &out).await,
+        TextCommand::Train { data, out, .. } => train_cmd(&data, &out),
         TextCommand::Classify { model } => classify_cmd(model.as_deref()),
         TextCommand::Eval {
             model,
@@ -83,6 +96,36 @@ fn train_cmd(data: &[PathBuf], out: &Path) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64(),
         out.display(),
         classifier.to_bytes().len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Trains on the district's history: every accepted case, labelled with the category confirmed then.
+async fn train_from_db(db: &Path, correction_weight: f32, out: &Path) -> anyhow::Result<ExitCode> {
+    let store = crate::open_existing(db)?;
+    let from = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+    let to = chrono::Utc::now() + chrono::Duration::days(1);
+    let histories = store.histories(from, to).await?;
+    let learnt = onegrid_text::corrections::examples_from_histories(&histories, correction_weight);
+    if learnt.examples.is_empty() {
+        anyhow::bail!(
+            "{} has no accepted cases to learn from ({} cases, none accepted yet)",
+            db.display(),
+            learnt.skipped
+        );
+    }
+    let started = Instant::now();
+    let classifier = train(&learnt.examples, &TrainOptions::default())?;
+    classifier.save(out)?;
+    eprintln!(
+        "trained on {} accepted cases of {} ({} corrections weighted ×{correction_weight}, {} cases not accepted left out), {} categories, in {:.1} s; wrote {}",
+        learnt.examples.len(),
+        db.display(),
+        learnt.corrections,
+        learnt.skipped,
+        classifier.labels().len(),
+        started.elapsed().as_secs_f64(),
+        out.display()
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -459,3 +459,98 @@ fn severity_words_raise_the_tier_and_the_history_says_why() {
     assert_eq!(plain["tier"], "grid", "{plain}");
     assert!(plain.get("tier_reason").is_none() || plain["tier_reason"].is_null());
 }
+
+/// Runs `onegrid text classify --model MODEL` on one line and returns the label.
+fn classify_with(model: &Path, text: &str) -> String {
+    use std::io::Write as _;
+    let mut child = onegrid()
+        .args(["text", "classify", "--model"])
+        .arg(model)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start text classify");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{text}\n").as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("classify");
+    assert!(output.status.success());
+    let line = String::from_utf8_lossy(&output.stdout).to_string();
+    line.split('\t')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn dispatchers_corrections_teach_the_classifier() {
+    let db = Db::demo();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let before = dir.path().join("before.ogtc");
+    let output = db.run(&["text", "train", "--out", before.to_str().expect("path")]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let probe = "小区电梯停运好几天了一直没人维修";
+    let suggested = classify_with(&before, probe);
+    assert_eq!(suggested.len(), 5, "a category code: {suggested}");
+    let corrected = if suggested == "Z0101" {
+        "S0101"
+    } else {
+        "Z0101"
+    };
+
+    // Three similar reports arrive with the suggested category; the dispatcher corrects each.
+    for (i, title) in [
+        "电梯停运无人维修",
+        "楼里电梯又停运了没人修",
+        "电梯停运多日物业不维修",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let at = format!("2026-11-23T0{}:00:00Z", i + 1);
+        let case = db.json(&[
+            "case",
+            "report",
+            "--json",
+            "--as",
+            "gridworker",
+            "--cell",
+            "120110001001001",
+            "--category",
+            &suggested,
+            "--title",
+            title,
+            "--at",
+            &at,
+        ]);
+        let id = case["id"].to_string();
+        let accepted = db.json(&[
+            "case",
+            "act",
+            "--json",
+            "--as",
+            "dispatcher",
+            "--at",
+            &at,
+            &id,
+            "accept",
+            "--category",
+            corrected,
+        ]);
+        assert_eq!(accepted["category"], corrected);
+    }
+    let after = dir.path().join("after.ogtc");
+    let output = db.run(&["text", "train", "--out", after.to_str().expect("path")]);
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{message}");
+    assert!(message.contains("3 corrections"), "{message}");
+    assert_eq!(classify_with(&after, probe), corrected);
+}

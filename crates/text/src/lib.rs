@@ -6,6 +6,7 @@
 //! file ([`model`]); the default one ships inside the binary ([`Classifier::default_model`]).
 
 pub mod classifier;
+pub mod corrections;
 pub mod data;
 pub mod error;
 pub mod features;
