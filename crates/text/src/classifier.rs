@@ -4,8 +4,8 @@ use std::cell::RefCell;
 use std::path::Path;
 
 use crate::error::TextError;
-use crate::features::{vectorize, Scratch, SparseVector};
-use crate::model::Model;
+use crate::features::{buckets, vectorize, Scratch, SparseVector};
+use crate::model::{Model, PackedWeights, PackedWork};
 use crate::normalize::{is_content_char, normalize};
 
 /// The model trained on the 2020 Teddy Cup citizen messages (7 top-level labels), shipped in the binary.
@@ -34,15 +34,27 @@ pub struct Prediction {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Classifier {
     model: Model,
+    /// The model's weights laid out for fast scoring (derived from `model` at construction).
+    packed: Option<PackedWeights>,
+}
+
+/// Per-thread buffers so classifying a message allocates (almost) nothing.
+#[derive(Default)]
+struct Buffers {
+    scratch: Scratch,
+    vector: SparseVector,
+    work: PackedWork,
+    scores: Vec<f32>,
 }
 
 thread_local! {
-    static BUFFERS: RefCell<(Scratch, SparseVector, Vec<f32>)> = RefCell::default();
+    static BUFFERS: RefCell<Buffers> = RefCell::default();
 }
 
 impl Classifier {
     pub fn new(model: Model) -> Classifier {
-        Classifier { model }
+        let packed = model.packed();
+        Classifier { model, packed }
     }
 
     /// The default model shipped inside the binary.
@@ -84,17 +96,17 @@ impl Classifier {
     /// character, letter or digit ([`TextError::NoContent`], e.g. only emoji). Reads only the first
     /// [`crate::normalize::MAX_INPUT_CHARS`] characters.
     pub fn classify(&self, text: &str) -> Result<Prediction, TextError> {
-        let probabilities = self.probabilities(text)?;
-        let mut order: Vec<usize> = (0..probabilities.len()).collect();
-        order.sort_by(|&a, &b| probabilities[b].total_cmp(&probabilities[a]));
-        let top: Vec<Scored> = order
-            .iter()
-            .take(3)
-            .map(|&i| Scored {
-                label: self.model.labels[i].clone(),
-                probability: probabilities[i],
-            })
-            .collect();
+        let top = self.with_scores(text, |scores| {
+            softmax(scores, self.model.temperature);
+            top_three(scores)
+                .iter()
+                .flatten()
+                .map(|&i| Scored {
+                    label: self.model.labels[i].clone(),
+                    probability: scores[i],
+                })
+                .collect::<Vec<Scored>>()
+        })?;
         let best = top
             .first()
             .cloned()
@@ -108,24 +120,32 @@ impl Classifier {
 
     /// The index (into [`Classifier::labels`]) of the most probable label and its probability.
     pub fn classify_index(&self, text: &str) -> Result<(usize, f32), TextError> {
-        let probabilities = self.probabilities(text)?;
-        probabilities
-            .iter()
-            .copied()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(&b.1))
-            .ok_or_else(|| TextError::BadModel("it has no labels".to_string()))
+        self.with_scores(text, |scores| {
+            softmax(scores, self.model.temperature);
+            scores
+                .iter()
+                .copied()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(&b.1))
+        })?
+        .ok_or_else(|| TextError::BadModel("it has no labels".to_string()))
     }
 
     /// The probability of every label, in the order of [`Classifier::labels`].
     pub fn probabilities(&self, text: &str) -> Result<Vec<f32>, TextError> {
-        let mut scores = self.scores(text)?;
-        softmax(&mut scores, self.model.temperature);
-        Ok(scores)
+        self.with_scores(text, |scores| {
+            softmax(scores, self.model.temperature);
+            scores.to_vec()
+        })
     }
 
     /// The raw linear score of every label.
     pub fn scores(&self, text: &str) -> Result<Vec<f32>, TextError> {
+        self.with_scores(text, |scores| scores.to_vec())
+    }
+
+    /// Computes the raw scores of `text` into this thread's buffer and hands them to `f`.
+    fn with_scores<R>(&self, text: &str, f: impl FnOnce(&mut [f32]) -> R) -> Result<R, TextError> {
         let normalised = normalize(text);
         if normalised.is_empty() {
             return Err(TextError::Empty);
@@ -135,18 +155,57 @@ impl Classifier {
         }
         BUFFERS.with(|buffers| {
             let mut buffers = buffers.borrow_mut();
-            let (scratch, vector, scores) = &mut *buffers;
-            vectorize(
-                &self.model.config,
-                &normalised,
-                self.model.idf.as_deref(),
+            let Buffers {
                 scratch,
                 vector,
-            );
-            self.model.scores(&vector.indices, &vector.values, scores);
-            Ok(scores.clone())
+                work,
+                scores,
+            } = &mut *buffers;
+            let config = &self.model.config;
+            match &self.packed {
+                Some(packed) => {
+                    buckets(config, &normalised, scratch);
+                    self.model
+                        .scores_packed(packed, scratch.buckets_mut(), work, scores);
+                }
+                None => {
+                    vectorize(
+                        config,
+                        &normalised,
+                        self.model.idf.as_deref(),
+                        scratch,
+                        vector,
+                    );
+                    self.model.scores(&vector.indices, &vector.values, scores);
+                }
+            }
+            Ok(f(scores))
         })
     }
+}
+
+/// The indices of the three largest scores (fewer if there are fewer), largest first; of equal scores the
+/// earlier comes first, as a stable descending sort would order them.
+fn top_three(scores: &[f32]) -> [Option<usize>; 3] {
+    let ahead = |a: usize, b: usize| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)).is_gt();
+    let mut best: [Option<usize>; 3] = [None; 3];
+    for i in 0..scores.len() {
+        let mut candidate = i;
+        for slot in best.iter_mut() {
+            match *slot {
+                None => {
+                    *slot = Some(candidate);
+                    break;
+                }
+                Some(held) if ahead(candidate, held) => {
+                    *slot = Some(candidate);
+                    candidate = held;
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    best
 }
 
 /// In-place softmax of `scores × temperature`.
@@ -161,5 +220,94 @@ pub(crate) fn softmax(scores: &mut [f32], temperature: f32) {
     }
     if sum > 0.0 {
         scores.iter_mut().for_each(|s| *s /= sum);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::FeatureConfig;
+
+    #[test]
+    fn top_three_orders_like_a_stable_sort() {
+        let cases: [&[f32]; 6] = [
+            &[],
+            &[0.5],
+            &[0.2, 0.8],
+            &[0.1, 0.3, 0.3, 0.2, 0.3, 0.05, 0.02],
+            &[0.4, 0.1, 0.2, 0.05, 0.25],
+            &[1.0, 1.0, 1.0, 1.0],
+        ];
+        for scores in cases {
+            let mut order: Vec<usize> = (0..scores.len()).collect();
+            order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+            let expected: Vec<usize> = order.into_iter().take(3).collect();
+            let found: Vec<usize> = top_three(scores).into_iter().flatten().collect();
+            assert_eq!(found, expected, "{scores:?}");
+        }
+    }
+
+    /// A small model whose idf is stored, so the packed layout is used.
+    fn small_model(idf: bool) -> Model {
+        let config = FeatureConfig {
+            hash_bits: 10,
+            ..FeatureConfig::default()
+        };
+        let dims = config.dims();
+        let labels: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let weights: Vec<Vec<f32>> = (0..labels.len())
+            .map(|l| {
+                (0..dims)
+                    .map(|b| (((b * 31 + l * 17) % 23) as f32 - 11.0) / 7.0)
+                    .collect()
+            })
+            .collect();
+        let idf = idf.then(|| (0..dims).map(|b| 1.0 + (b % 13) as f32 / 3.0).collect());
+        Model::quantise(config, labels, 1.5, vec![0.1, -0.2, 0.05], &weights, idf)
+    }
+
+    #[test]
+    fn packed_scores_equal_the_plain_path_bit_for_bit() {
+        for with_idf in [true, false] {
+            let model = small_model(with_idf);
+            let fast = Classifier::new(model.clone());
+            assert!(fast.packed.is_some());
+            let plain = Classifier {
+                model,
+                packed: None,
+            };
+            for text in [
+                "小区噪音扰民，晚上施工",
+                "關於學校 噪聲 WiFi 问题 问题 问题",
+                "a3区 路灯坏了",
+            ] {
+                let a = fast.scores(text).unwrap();
+                let b = plain.scores(text).unwrap();
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+                assert_eq!(bits(&a), bits(&b), "{text}");
+                assert_eq!(fast.classify(text).unwrap(), plain.classify(text).unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn an_idf_not_stored_as_bytes_falls_back_to_the_plain_layout() {
+        let mut model = small_model(true);
+        if let Some(idf) = model.idf.as_mut() {
+            idf[3] += 1e-3;
+        }
+        assert!(model.packed().is_none());
+        let classifier = Classifier::new(model);
+        assert!(classifier.classify("小区噪音扰民").is_ok());
+    }
+
+    #[test]
+    fn refuses_empty_and_contentless_messages() {
+        let classifier = Classifier::new(small_model(true));
+        assert!(matches!(classifier.classify(" \t"), Err(TextError::Empty)));
+        assert!(matches!(
+            classifier.classify("😀！"),
+            Err(TextError::NoContent)
+        ));
     }
 }

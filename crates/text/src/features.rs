@@ -97,6 +97,11 @@ impl Scratch {
     pub fn buckets_slice(&self) -> &[u32] {
         &self.buckets
     }
+
+    /// The buckets found by the last [`buckets`] call, to sort in place.
+    pub(crate) fn buckets_mut(&mut self) -> &mut [u32] {
+        &mut self.buckets
+    }
 }
 
 /// The bucket of every feature occurrence of `normalised` (with repeats), appended to `out`.

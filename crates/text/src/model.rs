@@ -122,9 +122,116 @@ impl Model {
                 }
             }
         }
+        self.finish_scores(out);
+    }
+
+    fn finish_scores(&self, out: &mut [f32]) {
         for ((acc, &scale), &bias) in out.iter_mut().zip(&self.scale).zip(&self.bias) {
             *acc = *acc * scale + bias;
         }
+    }
+
+    /// The weights and idf rearranged for classifying one message at a time, or `None` when the idf cannot
+    /// be stored as one byte per bucket without changing a value (then [`Model::scores`]' layout is used).
+    pub(crate) fn packed(&self) -> Option<PackedWeights> {
+        let n = self.labels.len();
+        let dims = self.config.dims();
+        if self.weights.len() != dims * n {
+            return None;
+        }
+        let mut table = [1.0f32; 256];
+        let mut codes = vec![0u8; dims];
+        if let Some(idf) = &self.idf {
+            if idf.len() != dims {
+                return None;
+            }
+            // The loaded idf came from bytes `q / 255 × max`, and the largest was stored as 255, so the
+            // bytes can be recovered; refuse (fall back) unless every value round-trips bit for bit.
+            let max = idf.iter().fold(0.0f32, |m, &x| m.max(x));
+            for (q, slot) in table.iter_mut().enumerate() {
+                *slot = dequantise_idf(q as u8, max);
+            }
+            for (code, &x) in codes.iter_mut().zip(idf) {
+                let q = quantise_idf(x, max);
+                if table[usize::from(q)].to_bits() != x.to_bits() {
+                    return None;
+                }
+                *code = q;
+            }
+        }
+        let stride = n + 1;
+        let mut rows = Vec::with_capacity(dims * stride);
+        for (row, &code) in self.weights.chunks_exact(n).zip(&codes) {
+            rows.extend(row.iter().map(|&w| w as u8));
+            rows.push(code);
+        }
+        Some(PackedWeights {
+            stride,
+            rows,
+            idf: table,
+        })
+    }
+
+    /// The raw score of every label from the buckets of a message's feature occurrences (`buckets`, with
+    /// repeats; sorted here). Computes exactly what [`crate::features::vectorize`] followed by the
+    /// per-bucket dot product computes, in the same order, but reads each bucket's idf and weights from one
+    /// place in memory.
+    pub(crate) fn scores_packed(
+        &self,
+        packed: &PackedWeights,
+        buckets: &mut [u32],
+        work: &mut PackedWork,
+        out: &mut Vec<f32>,
+    ) {
+        let n = self.labels.len();
+        let stride = packed.stride;
+        out.clear();
+        out.resize(n, 0.0);
+        work.rows.clear();
+        work.values.clear();
+        buckets.sort_unstable();
+        let mut i = 0;
+        while i < buckets.len() {
+            let bucket = buckets[i];
+            let mut j = i + 1;
+            while j < buckets.len() && buckets[j] == bucket {
+                j += 1;
+            }
+            let count = j - i;
+            i = j;
+            let start = bucket as usize * stride;
+            if start + stride > packed.rows.len() {
+                continue;
+            }
+            let tf = if count == 1 {
+                // 1 + ln 1 and the count alike.
+                1.0
+            } else if self.config.sublinear_tf {
+                1.0 + (count as f32).ln()
+            } else {
+                count as f32
+            };
+            work.rows.push(start);
+            work.values.push(tf);
+        }
+        // The rows are scattered over megabytes; reading their idf bytes in a loop of their own lets the
+        // processor fetch many of them at once.
+        for (value, &start) in work.values.iter_mut().zip(&work.rows) {
+            let code = packed.rows.get(start + n).copied().unwrap_or(0);
+            *value *= packed.idf[usize::from(code)];
+        }
+        let norm = work.values.iter().map(|v| v * v).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            work.values.iter_mut().for_each(|v| *v /= norm);
+        }
+        for (&start, &value) in work.rows.iter().zip(&work.values) {
+            if let Some(row) = packed.rows.get(start..start + n) {
+                for (acc, &w) in out.iter_mut().zip(row) {
+                    *acc += value * f32::from(w as i8);
+                }
+            }
+        }
+        self.finish_scores(out);
     }
 
     /// The model file's bytes.
@@ -268,6 +375,22 @@ impl Model {
             weights,
         })
     }
+}
+
+/// Per bucket, its labels' weights followed by its idf byte (`stride` bytes), so scoring a bucket touches
+/// one cache line instead of two tables.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PackedWeights {
+    stride: usize,
+    rows: Vec<u8>,
+    idf: [f32; 256],
+}
+
+/// Reusable buffers of [`Model::scores_packed`].
+#[derive(Debug, Default)]
+pub(crate) struct PackedWork {
+    rows: Vec<usize>,
+    values: Vec<f32>,
 }
 
 fn quantise_idf(x: f32, max: f32) -> u8 {

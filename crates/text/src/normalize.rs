@@ -23,6 +23,9 @@ pub fn normalize(text: &str) -> String {
         }
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
+        } else if is_caseless_cjk(c) {
+            // Most of a Chinese message; skips the case tables' search.
+            out.push(c);
         } else {
             out.extend(c.to_lowercase());
         }
@@ -43,9 +46,23 @@ fn fold_width(c: char) -> char {
     }
 }
 
+/// CJK punctuation, kana and unified ideographs (U+3000–U+9FFF): no character there has a case.
+#[inline]
+fn is_caseless_cjk(c: char) -> bool {
+    ('\u{3000}'..='\u{9FFF}').contains(&c)
+}
+
 /// Whether a character carries meaning for classification: a letter (including CJK ideographs) or a digit.
+#[inline]
 pub fn is_content_char(c: char) -> bool {
-    c.is_alphanumeric()
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else if ('\u{4E00}'..='\u{9FFF}').contains(&c) {
+        // CJK unified ideographs, every one assigned and alphabetic; skips the Unicode tables' search.
+        true
+    } else {
+        c.is_alphanumeric()
+    }
 }
 
 #[cfg(test)]
@@ -78,6 +95,21 @@ mod tests {
     fn reads_only_the_beginning_of_a_huge_message() {
         let huge = "噪".repeat(MAX_INPUT_CHARS * 3);
         assert_eq!(normalize(&huge).chars().count(), MAX_INPUT_CHARS);
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_unicode_tables() {
+        for c in (0..=u32::from(char::MAX)).filter_map(char::from_u32) {
+            assert_eq!(
+                is_content_char(c),
+                c.is_alphanumeric(),
+                "{c:?} U+{:04X}",
+                c as u32
+            );
+            if is_caseless_cjk(c) {
+                assert!(c.to_lowercase().eq([c]), "{c:?} U+{:04X}", c as u32);
+            }
+        }
     }
 
     #[test]
