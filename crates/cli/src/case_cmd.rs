@@ -224,7 +224,8 @@ pub enum Action {
     },
 }
 
-fn parse_point(text: &str) -> Result<GeoPoint, String> {
+/// `lon,lat` (spaces around the numbers allowed), as `--point` and `grid locate` take it.
+pub(crate) fn parse_point(text: &str) -> Result<GeoPoint, String> {
     let (lon, lat) = text
         .split_once(',')
         .ok_or_else(|| format!("point {text:?} must be LON,LAT"))?;

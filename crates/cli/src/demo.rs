@@ -86,19 +86,18 @@ impl DemoGrid {
 }
 
 fn boundary() -> anyhow::Result<MultiPolygon<f64>> {
-    let collection: geojson::FeatureCollection = BOUNDARY_GEOJSON
-        .parse()
-        .context("the embedded Dongli boundary is not a GeoJSON FeatureCollection")?;
-    let geometry = collection
+    let outcome = onegrid_geo::read::read_geojson(
+        BOUNDARY_GEOJSON.as_bytes(),
+        &onegrid_geo::read::ReadOptions::default(),
+    )
+    .context("the embedded Dongli boundary is unreadable")?;
+    outcome
+        .layer
         .features
-        .first()
-        .and_then(|f| f.geometry.as_ref())
-        .context("the embedded Dongli boundary has no geometry")?;
-    match geo::Geometry::<f64>::try_from(&geometry.value)? {
-        geo::Geometry::MultiPolygon(shape) => Ok(shape),
-        geo::Geometry::Polygon(shape) => Ok(MultiPolygon(vec![shape])),
-        _ => anyhow::bail!("the embedded Dongli boundary is not a polygon"),
-    }
+        .into_iter()
+        .next()
+        .map(|feature| feature.geometry)
+        .context("the embedded Dongli boundary has no polygon")
 }
 
 fn shape(feature: GridFeature, approximate: bool, generated: bool) -> anyhow::Result<GridShape> {

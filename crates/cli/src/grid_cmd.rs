@@ -128,20 +128,13 @@ pub async fn run(command: GridCommand) -> anyhow::Result<ExitCode> {
             area_m2,
             seed,
         } => {
-            let options = ReadOptions {
+            let parents = parents.map(|file| ReadArgs {
+                file,
+                level: None,
+                fields,
                 crs,
-                fields: fields.unwrap_or_default(),
-                ..ReadOptions::default()
-            };
-            generate(
-                parents.as_deref(),
-                db.as_deref(),
-                under,
-                &options,
-                area_m2,
-                seed,
-            )
-            .await
+            });
+            generate(parents.as_ref(), db.as_deref(), under, area_m2, seed).await
         }
         GridCommand::Locate {
             db,
@@ -169,19 +162,9 @@ async fn read_and_check(
     }
     let level = layer.level.or_else(|| layer.implied_level());
     let parents = match (store, level.and_then(AreaLevel::parent)) {
-        (Some(store), Some(parent_level)) => store
-            .grid_layer(parent_level)
-            .await?
-            .into_iter()
-            .enumerate()
-            .map(|(index, shape)| GridFeature {
-                code: shape.area.code.to_string(),
-                name: shape.area.name,
-                parent: None,
-                geometry: shape.geometry,
-                index,
-            })
-            .collect(),
+        (Some(store), Some(parent_level)) => {
+            stored_layer(parent_level, store.grid_layer(parent_level).await?).features
+        }
         _ => Vec::new(),
     };
     let mut report = validate(
@@ -318,37 +301,25 @@ async fn export(db: &Path, level: AreaLevel) -> anyhow::Result<ExitCode> {
 }
 
 async fn generate(
-    parents_file: Option<&Path>,
+    parents_file: Option<&ReadArgs>,
     db: Option<&Path>,
     under: AreaLevel,
-    options: &ReadOptions,
     area_m2: f64,
     seed: u64,
 ) -> anyhow::Result<ExitCode> {
     let parents = match (parents_file, db) {
         (Some(file), _) => {
-            let outcome = read_path(file, options)
-                .with_context(|| format!("cannot read {}", file.display()))?;
             // Cutting a broken boundary would hide its faults in the children: refuse it.
-            let report = validate(&outcome.layer, &ValidateOptions::default());
-            let problems: Vec<_> = outcome.problems.iter().chain(&report.problems).collect();
-            for problem in &problems {
-                eprintln!(
-                    "{:?} {} {}: {}",
-                    problem.severity,
-                    problem.kind.as_str(),
-                    problem.codes.join(","),
-                    problem.message
-                );
-            }
-            if problems
-                .iter()
-                .any(|p| p.severity == onegrid_geo::Severity::Error)
-            {
-                eprintln!("nothing was generated: the parents file has errors (check it with `onegrid grid validate`)");
+            let (layer, report) = read_and_check(file, None).await?;
+            if report.has_errors() {
+                eprintln!("{report}");
+                eprintln!("nothing was generated: the parents file has errors");
                 return Ok(ExitCode::from(EXIT_INVALID));
             }
-            outcome.layer
+            if !report.problems.is_empty() {
+                eprintln!("{report}");
+            }
+            layer
         }
         (None, Some(db)) => {
             let store = crate::open_existing(db)?;
@@ -387,12 +358,6 @@ async fn generate(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Parses `lon,lat` (spaces around the numbers allowed).
-fn parse_lon_lat(line: &str) -> Option<(f64, f64)> {
-    let (lon, lat) = line.split_once(',')?;
-    Some((lon.trim().parse().ok()?, lat.trim().parse().ok()?))
-}
-
 fn locate(db: &Path, with_distance: bool, crs: Crs) -> anyhow::Result<ExitCode> {
     let store = crate::open_existing(db)?;
     let index = store
@@ -419,12 +384,15 @@ fn locate(db: &Path, with_distance: bool, crs: Crs) -> anyhow::Result<ExitCode> 
             if number == 0 && trimmed.eq_ignore_ascii_case("lon,lat") {
                 continue;
             }
-            match std::str::from_utf8(&line)
+            let point = std::str::from_utf8(&line)
                 .ok()
-                .and_then(|_| parse_lon_lat(trimmed))
-            {
-                Some((lon, lat)) => {
-                    let wgs84 = crs.to_wgs84(geo::Coord { x: lon, y: lat });
+                .and_then(|_| crate::case_cmd::parse_point(trimmed).ok());
+            match point {
+                Some(point) => {
+                    let wgs84 = crs.to_wgs84(geo::Coord {
+                        x: point.lon,
+                        y: point.lat,
+                    });
                     batch.push(Some(wgs84));
                     points.push(wgs84);
                 }

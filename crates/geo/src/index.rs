@@ -59,7 +59,7 @@
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use arc_swap::ArcSwapOption;
 use geo::{Coord, MultiPolygon};
 use rayon::prelude::*;
 
@@ -741,37 +741,54 @@ pub struct IndexStats {
 /// long as it holds it; the old index is freed when its last reader lets it go.
 #[derive(Debug)]
 pub struct SharedIndex {
-    current: ArcSwap<CellIndex>,
+    current: ArcSwapOption<CellIndex>,
+}
+
+impl Default for SharedIndex {
+    /// No index yet: no cell layer has been loaded.
+    fn default() -> Self {
+        SharedIndex {
+            current: ArcSwapOption::empty(),
+        }
+    }
 }
 
 impl SharedIndex {
     pub fn new(index: CellIndex) -> SharedIndex {
         SharedIndex {
-            current: ArcSwap::from_pointee(index),
+            current: ArcSwapOption::from_pointee(index),
         }
     }
 
-    /// The current index, for a short use (the cheapest way to read).
-    pub fn load(&self) -> arc_swap::Guard<Arc<CellIndex>> {
+    /// The current index, for a short use (the cheapest way to read); `None` before any layer.
+    pub fn load(&self) -> arc_swap::Guard<Option<Arc<CellIndex>>> {
         self.current.load()
     }
 
-    /// The current index, to keep.
-    pub fn current(&self) -> Arc<CellIndex> {
+    /// The current index, to keep; `None` before any layer.
+    pub fn current(&self) -> Option<Arc<CellIndex>> {
         self.current.load_full()
     }
 
-    /// Publishes a new index (when the layer changes) and returns the previous one.
-    pub fn replace(&self, index: CellIndex) -> Arc<CellIndex> {
-        self.current.swap(Arc::new(index))
+    /// Publishes a new index (when the layer changes; `None` when it is gone) and returns the previous one.
+    pub fn replace(&self, index: Option<Arc<CellIndex>>) -> Option<Arc<CellIndex>> {
+        self.current.swap(index)
     }
 
     /// Locates a point in the current index and returns the cell's code with the answer, so that the code
-    /// always belongs to the index that answered.
-    pub fn locate_code(&self, lon: f64, lat: f64) -> Result<(String, Located), LocateError> {
-        let index = self.current.load();
-        let located = index.locate(lon, lat)?;
-        Ok((index.code(located.cell).to_string(), located))
+    /// always belongs to the index that answered; `None` before any layer.
+    pub fn locate_code(
+        &self,
+        lon: f64,
+        lat: f64,
+    ) -> Option<Result<(String, Located), LocateError>> {
+        let guard = self.current.load();
+        let index = guard.as_ref()?;
+        Some(
+            index
+                .locate(lon, lat)
+                .map(|located| (index.code(located.cell).to_string(), located)),
+        )
     }
 }
 

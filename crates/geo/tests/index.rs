@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use geo::{
     BoundingRect, Contains, Coord, Distance, Geodesic, LineString, MultiPolygon, Point, Polygon,
@@ -665,7 +666,7 @@ fn shared_index_swaps_while_readers_read() {
         let reader = scope.spawn(|| {
             let (mut a, mut b) = (0, 0);
             while !stop.load(Ordering::Relaxed) {
-                let (code, located) = shared.locate_code(px, py).unwrap();
+                let (code, located) = shared.locate_code(px, py).unwrap().unwrap();
                 assert_eq!(located.distance_m, 0.0);
                 // Each answer is whole: the code of the index that answered.
                 match code.as_str() {
@@ -673,7 +674,7 @@ fn shared_index_swaps_while_readers_read() {
                     "b-r1c1" => b += 1,
                     other => panic!("mixed answer {other}"),
                 }
-                let current = shared.load();
+                let current = shared.current().unwrap();
                 let cell = current.containing_cell(px, py).unwrap();
                 assert!(current.code(cell) == "a-r1c2" || current.code(cell) == "b-r1c1");
                 reads.fetch_add(1, Ordering::Relaxed);
@@ -688,7 +689,7 @@ fn shared_index_swaps_while_readers_read() {
             } else {
                 index_a.clone()
             };
-            let previous = shared.replace(next);
+            let previous = shared.replace(Some(Arc::new(next))).unwrap();
             assert_eq!(previous.len(), 16);
             swaps += 1;
             std::thread::yield_now();
@@ -698,6 +699,7 @@ fn shared_index_swaps_while_readers_read() {
     });
     assert!(reads.load(Ordering::Relaxed) >= 20_000);
     assert!(saw_a > 0 && saw_b > 0, "{saw_a} {saw_b}");
+    assert!(SharedIndex::default().locate_code(px, py).is_none());
 }
 
 #[test]

@@ -20,10 +20,16 @@ fn locate(db: &Db, extra: &[&str], input: &str) -> Output {
 }
 
 fn locate_bytes(db: &Db, extra: &[&str], input: &[u8]) -> Output {
+    locate_with_env(db, extra, &[], input)
+}
+
+/// `grid locate` with environment variables set (e.g. `ONEGRID_SNAP_M`).
+fn locate_with_env(db: &Db, extra: &[&str], env: &[(&str, &str)], input: &[u8]) -> Output {
     let mut child = onegrid()
         .args(["grid", "locate", "--db"])
         .arg(&db.path)
         .args(extra)
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -364,22 +370,7 @@ fn a_point_just_outside_is_snapped_within_the_configured_distance() {
     let distance: f64 = distance.parse().expect("distance");
     assert!((1.0..=17.5).contains(&distance), "{distance}");
 
-    let mut strict = onegrid();
-    strict
-        .args(["grid", "locate", "--db"])
-        .arg(&db.path)
-        .env("ONEGRID_SNAP_M", "0.5")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = strict.spawn().expect("start");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    let output = child.wait_with_output().expect("locate");
+    let output = locate_with_env(&db, &[], &[("ONEGRID_SNAP_M", "0.5")], input.as_bytes());
     assert_eq!(stdout(&output), "\n", "refused beyond 0.5 m");
     assert!(
         stderr(&output).contains("beyond 0.5 m"),
@@ -387,12 +378,7 @@ fn a_point_just_outside_is_snapped_within_the_configured_distance() {
         stderr(&output)
     );
 
-    let output = onegrid()
-        .args(["grid", "locate", "--db"])
-        .arg(&db.path)
-        .env("ONEGRID_SNAP_M", "fifty")
-        .output()
-        .expect("locate");
+    let output = locate_with_env(&db, &[], &[("ONEGRID_SNAP_M", "fifty")], b"");
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains("ONEGRID_SNAP_M"),

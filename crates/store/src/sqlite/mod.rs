@@ -24,9 +24,8 @@ use crate::{
     broken_case, BrokenCase, CaseFilter, CellIndex, GridShape, LayerSummary, Progress, Store,
     StoreError, VerifyReport,
 };
-use arc_swap::ArcSwapOption;
 use onegrid_core::area::AreaLevel;
-use onegrid_geo::index::IndexOptions;
+use onegrid_geo::index::{IndexOptions, SharedIndex};
 use writer::{WriteRequest, Writer};
 
 pub use rows::time_text;
@@ -61,7 +60,7 @@ pub struct SqliteStore {
     next_reader: AtomicUsize,
     reference: Arc<RwLock<Arc<Reference>>>,
     /// The point → cell index over the stored cell layer; swapped whole when a layer is imported.
-    cells: Arc<ArcSwapOption<CellIndex>>,
+    cells: Arc<SharedIndex>,
     /// How the index is built (the snapping distance for points just outside every cell).
     index_options: IndexOptions,
 }
@@ -91,9 +90,8 @@ impl SqliteStore {
         let reference = rows::load_reference(&connection)?;
         let reference = Arc::new(RwLock::new(Arc::new(reference)));
         let cell_shapes = rows::load_layer(&connection, AreaLevel::Cell)?;
-        let cells = Arc::new(ArcSwapOption::new(
-            build_index(&cell_shapes, index_options)?.map(Arc::new),
-        ));
+        let cells = Arc::new(SharedIndex::default());
+        cells.replace(build_index(&cell_shapes, index_options)?.map(Arc::new));
 
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
@@ -357,7 +355,7 @@ impl Store for SqliteStore {
     }
 
     fn cell_index(&self) -> Option<Arc<CellIndex>> {
-        self.cells.load_full()
+        self.cells.current()
     }
 }
 

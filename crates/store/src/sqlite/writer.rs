@@ -23,9 +23,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::rows;
 use crate::{CellIndex, LayerSummary, StoreError};
-use arc_swap::ArcSwapOption;
 use onegrid_core::area::AreaLevel;
-use onegrid_geo::index::IndexOptions;
+use onegrid_geo::index::{IndexOptions, SharedIndex};
 
 /// Most requests committed in one transaction.
 const MAX_BATCH: usize = 4096;
@@ -112,7 +111,7 @@ pub struct Writer {
     connection: Connection,
     reference: Arc<RwLock<Arc<Reference>>>,
     /// The point → cell index reports are checked against; replaced only here, on commit.
-    cells: Arc<ArcSwapOption<CellIndex>>,
+    cells: Arc<SharedIndex>,
     index_options: IndexOptions,
     next_id: u64,
 }
@@ -137,7 +136,7 @@ impl Writer {
     pub fn new(
         connection: Connection,
         reference: Arc<RwLock<Arc<Reference>>>,
-        cells: Arc<ArcSwapOption<CellIndex>>,
+        cells: Arc<SharedIndex>,
         index_options: IndexOptions,
     ) -> Result<Writer, StoreError> {
         let next_id = next_case_id(&connection)?;
@@ -179,7 +178,7 @@ impl Writer {
         let first_id = self.next_id;
         let base_reference = self.current_reference();
         let mut cells = BatchCells {
-            base: self.cells.load_full(),
+            base: self.cells.current(),
             replaced: None,
         };
         let index_options = self.index_options;
@@ -219,7 +218,7 @@ impl Writer {
                     }
                 }
                 if let Some(index) = cells.replaced {
-                    self.cells.store(index);
+                    self.cells.replace(index);
                 }
                 pending.into_iter().for_each(Pending::answer);
             }
