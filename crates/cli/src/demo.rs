@@ -30,6 +30,9 @@ const DISTRICT: &str = "120110";
 const DAYS: i64 = 90;
 
 /// The accounts printed at start, one per role.
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "onegrid-demo";
+
 const ACCOUNTS: [(&str, Role); 8] = [
     ("citizen", Role::Citizen),
     ("gridworker", Role::GridWorker),
@@ -727,6 +730,13 @@ pub async fn create(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()>
     let grid = grid()?;
     let reference = reference_for(&grid)?;
     store.put_reference(reference.clone()).await?;
+    // Demo accounts share one well-known password, printed at start; a real district creates its
+    // accounts with their own (POST /api/people).
+    for (id, _) in ACCOUNTS {
+        let person = PersonId::parse(id)?;
+        let hash = onegrid_server::auth::hash_password(DEMO_PASSWORD)?;
+        store.set_password(&person, hash, now).await?;
+    }
     for (level, shapes) in grid.layers() {
         store.put_grid_layer(level, shapes, now).await?;
     }
@@ -820,7 +830,7 @@ async fn merge_duplicates(
 /// Prints the demo accounts, one per role.
 pub fn print_accounts(store: &dyn Store) {
     let reference = store.reference();
-    eprintln!("demo accounts (one per role):");
+    eprintln!("demo accounts (one per role), password {DEMO_PASSWORD}:");
     for (id, role) in ACCOUNTS {
         if let Some(person) = PersonId::parse(id)
             .ok()

@@ -10,7 +10,7 @@ use onegrid_geo::crs::Crs;
 use onegrid_geo::generate::{subdivide, GenerateOptions};
 use onegrid_geo::read::{read_path, FieldMap, ReadOptions};
 use onegrid_geo::validate::{validate, ValidateOptions};
-use onegrid_geo::{GridFeature, GridLayer};
+use onegrid_geo::GridLayer;
 use onegrid_store::{GridShape, Store};
 
 /// Exit code of `grid validate` (and a refused `grid import`) when the layer has errors.
@@ -163,7 +163,8 @@ async fn read_and_check(
     let level = layer.level.or_else(|| layer.implied_level());
     let parents = match (store, level.and_then(AreaLevel::parent)) {
         (Some(store), Some(parent_level)) => {
-            stored_layer(parent_level, store.grid_layer(parent_level).await?).features
+            onegrid_store::grid::to_grid_layer(parent_level, store.grid_layer(parent_level).await?)
+                .features
         }
         _ => Vec::new(),
     };
@@ -269,24 +270,6 @@ async fn import(
     Ok(ExitCode::SUCCESS)
 }
 
-/// A stored layer as a `GridLayer` (for writing and for generation).
-fn stored_layer(level: AreaLevel, shapes: Vec<GridShape>) -> GridLayer {
-    GridLayer {
-        level: Some(level),
-        features: shapes
-            .into_iter()
-            .enumerate()
-            .map(|(index, shape)| GridFeature {
-                parent: shape.area.code.parent().map(|p| p.to_string()),
-                code: shape.area.code.to_string(),
-                name: shape.area.name,
-                geometry: shape.geometry,
-                index,
-            })
-            .collect(),
-    }
-}
-
 async fn export(db: &Path, level: AreaLevel) -> anyhow::Result<ExitCode> {
     let store = crate::open_existing(db)?;
     let shapes = store.grid_layer(level).await?;
@@ -295,7 +278,7 @@ async fn export(db: &Path, level: AreaLevel) -> anyhow::Result<ExitCode> {
     }
     out!(
         "{}",
-        onegrid_geo::write::to_geojson(&stored_layer(level, shapes))
+        onegrid_geo::write::to_geojson(&onegrid_store::grid::to_grid_layer(level, shapes))
     )?;
     Ok(ExitCode::SUCCESS)
 }
@@ -327,7 +310,7 @@ async fn generate(
             if shapes.is_empty() {
                 anyhow::bail!("{} has no {under} layer to cut", db.display());
             }
-            stored_layer(under, shapes)
+            onegrid_store::grid::to_grid_layer(under, shapes)
         }
         (None, None) => anyhow::bail!("say what to cut: --parents FILE or --db PATH"),
     };

@@ -211,7 +211,8 @@ async fn serve(store: Arc<dyn Store>, listen: &str) -> anyhow::Result<ExitCode> 
             std::future::pending::<()>().await;
         }
     };
-    onegrid_server::serve(listener, store, shutdown).await?;
+    let state = onegrid_server::AppState::new(store, onegrid_server::Config::default()).await?;
+    onegrid_server::serve(listener, state, shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -49,6 +49,14 @@ impl CategoryKind {
         }
     }
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CategoryKind::Component => "component",
+            CategoryKind::Event => "event",
+            CategoryKind::Governance => "governance",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<CategoryKind> {
         match text {
             "component" => Some(CategoryKind::Component),
@@ -140,6 +148,17 @@ impl Stage {
         Stage::Verify,
         Stage::Close,
     ];
+
+    /// The name used in JSON (snake_case, as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Accept => "accept",
+            Stage::Dispatch => "dispatch",
+            Stage::Handle => "handle",
+            Stage::Verify => "verify",
+            Stage::Close => "close",
+        }
+    }
 
     pub fn name_zh(self) -> &'static str {
         match self {

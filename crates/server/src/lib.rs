@@ -1,185 +1,232 @@
-//! onegrid's HTTP interface. For now: a health check and a read-only JSON case list; the full REST
-//! API, Open311 and the web UI are built on this router.
+//! onegrid's HTTP interface: the REST/JSON API (with its OpenAPI document), Open311 GeoReport v2,
+//! accounts and sign-in, the live feed (SSE) and webhooks.
 //!
-//! `router()` lists every route; `serve()` runs it on a listener the caller opened, until the
-//! caller's shutdown future completes.
+//! Layout:
+//! - `lib.rs`: `AppState`, `Config`, `router()` (every route and the layers around them), `serve()`.
+//! - `error.rs`: `ApiError`, mapped once to RFC 9457 problem responses; extractors that use it.
+//! - `auth.rs`: passwords (argon2), bearer tokens, the `Caller` extractor, sign-in endpoints.
+//! - `policy.rs`: who may read which case, event or person, and the masking of personal data.
+//! - `intake.rs`: the intake path of a report: locate, classify, severity, duplicates, store.
+//! - `cases.rs`: case endpoints (report, list, show, commands, merge).
+//! - `photos.rs`: photo upload with type sniffing and size caps, and download.
+//! - `directory.rs`: areas, grid layers, categories, departments, people, KPIs.
+//! - `open311.rs`: Open311 GeoReport v2 (JSON and XML) and API keys.
+//! - `feed.rs`: Server-Sent Events of case events, resumable with `Last-Event-ID`.
+//! - `webhooks.rs`: subscriptions, signed deliveries with retries.
+//! - `openapi.rs`: the OpenAPI document and the readable API page.
+
+pub mod auth;
+pub mod cases;
+pub mod directory;
+pub mod error;
+pub mod feed;
+pub mod intake;
+pub mod open311;
+pub mod openapi;
+pub mod photos;
+pub mod policy;
+pub mod webhooks;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use onegrid_core::{AreaCode, CaseId, CaseState};
-use onegrid_store::{CaseFilter, Store, StoreError};
-use serde::Deserialize;
-use serde_json::json;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+use onegrid_store::Store;
+use onegrid_text::Classifier;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
 
-/// The shared state of every handler.
-#[derive(Clone)]
-pub struct AppState {
+pub use error::{ApiError, Problem};
+
+/// Settings of the HTTP interface. `Config::default()` is what `onegrid serve` uses.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// How long a sign-in lasts.
+    pub session_minutes: i64,
+    /// Largest JSON or form body.
+    pub max_body_bytes: usize,
+    /// Largest photo.
+    pub max_photo_bytes: usize,
+    /// Most photos with one report.
+    pub max_photos: usize,
+    /// Reports one client address may send per minute through the public channels (citizens and
+    /// Open311), with bursts of up to the same number.
+    pub public_reports_per_minute: u32,
+    /// Longest time any request (except the live feed) may take.
+    pub request_timeout: Duration,
+    /// Largest page of a list.
+    pub max_page: usize,
+    /// Webhook delivery: attempts per event before it is recorded as failed, and the first backoff
+    /// (doubled after each failure).
+    pub webhook_attempts: u32,
+    pub webhook_backoff: Duration,
+    pub webhook_timeout: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            session_minutes: 12 * 60,
+            max_body_bytes: 1024 * 1024,
+            max_photo_bytes: 8 * 1024 * 1024,
+            max_photos: 9,
+            public_reports_per_minute: 30,
+            request_timeout: Duration::from_secs(30),
+            max_page: 500,
+            webhook_attempts: 6,
+            webhook_backoff: Duration::from_secs(2),
+            webhook_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+type KeyedLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
+
+/// What every handler shares.
+pub struct Shared {
     pub store: Arc<dyn Store>,
+    pub config: Config,
+    /// The report classifier (the model shipped with the binary unless the district trained its own).
+    pub classifier: Arc<Classifier>,
+    /// Rate limit of public intake, per client address.
+    pub public_limiter: KeyedLimiter,
+}
+
+/// The state handed to handlers: cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state: loads the default classifier and the open cases for the duplicate check.
+    pub async fn new(store: Arc<dyn Store>, config: Config) -> Result<AppState, ApiError> {
+        let classifier = Arc::new(Classifier::default_model().map_err(ApiError::internal)?);
+        AppState::with_classifier(store, config, classifier).await
+    }
+
+    pub async fn with_classifier(
+        store: Arc<dyn Store>,
+        config: Config,
+        classifier: Arc<Classifier>,
+    ) -> Result<AppState, ApiError> {
+        let per_minute = std::num::NonZeroU32::new(config.public_reports_per_minute.max(1))
+            .unwrap_or(std::num::NonZeroU32::MIN);
+        let public_limiter = governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute));
+        Ok(AppState(Arc::new(Shared {
+            store,
+            config,
+            classifier,
+            public_limiter,
+        })))
+    }
+
+    /// Refuses a public report when its address is over the rate limit.
+    pub fn check_public_rate(&self, client: Option<SocketAddr>) -> Result<(), ApiError> {
+        let Some(client) = client else {
+            return Ok(());
+        };
+        match self.public_limiter.check_key(&client.ip()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                    &governor::clock::DefaultClock::default(),
+                ));
+                Err(ApiError::too_many(wait.as_secs().max(1)))
+            }
+        }
+    }
+}
+
+/// The client's address, when the server was started with connection info (`serve` does; tests
+/// that call the router directly have none, and are then not rate limited).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<SocketAddr>>()
+                .map(|info| info.0),
+        ))
+    }
 }
 
 /// Every route of the server.
-pub fn router(store: Arc<dyn Store>) -> Router {
-    Router::new()
+pub fn router(state: AppState) -> Router {
+    let timeout = state.config.request_timeout;
+    let body_limit = state.config.max_body_bytes;
+    let photo_limit = state.config.max_photo_bytes * state.config.max_photos + body_limit;
+    let bounded = Router::new()
         .route("/healthz", get(healthz))
-        .route("/api/cases", get(list_cases))
-        .route("/api/cases/{id}", get(get_case))
-        .with_state(AppState { store })
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/logout", post(auth::logout))
+        .route("/api/auth/register", post(auth::register))
+        .route("/api/me", get(auth::me))
+        .route("/api/people/{id}/password", put(auth::set_password))
+        .merge(cases::routes())
+        .merge(directory::routes())
+        .merge(webhooks::routes())
+        .merge(open311::routes())
+        .merge(openapi::routes())
+        .layer(DefaultBodyLimit::max(body_limit))
+        // Photos come in multipart bodies; only these routes take them.
+        .merge(photos::routes().layer(DefaultBodyLimit::max(photo_limit)))
+        .merge(cases::upload_routes().layer(DefaultBodyLimit::max(photo_limit)))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ));
+    Router::new()
+        .merge(bounded)
+        // The live feed stays open for as long as the client listens: no request timeout.
+        .merge(feed::routes())
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes. Webhook deliveries run beside the server.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    store: Arc<dyn Store>,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(store))
-        .with_graceful_shutdown(shutdown)
-        .await
-}
-
-/// An error as an RFC 9457 problem response. Internal details are logged, never sent.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    title: &'static str,
-    detail: String,
-}
-
-impl ApiError {
-    fn bad_request(detail: String) -> ApiError {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            title: "Bad request",
-            detail,
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(error: StoreError) -> ApiError {
-        match &error {
-            StoreError::CaseNotFound(_) => ApiError {
-                status: StatusCode::NOT_FOUND,
-                title: "Not found",
-                detail: error.to_string(),
-            },
-            StoreError::Workflow(_) | StoreError::InvalidReference(_) => {
-                ApiError::bad_request(error.to_string())
-            }
-            StoreError::VersionConflict { .. } => ApiError {
-                status: StatusCode::CONFLICT,
-                title: "Conflict",
-                detail: error.to_string(),
-            },
-            _ => {
-                tracing::error!(%error, "internal error");
-                ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    title: "Internal error",
-                    detail: "the server could not complete the request; it has been logged"
-                        .to_string(),
-                }
-            }
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = json!({
-            "type": "about:blank",
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-        });
-        (
-            self.status,
-            [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response()
-    }
+    let deliveries = tokio::spawn(webhooks::run_deliveries(state.clone()));
+    let result = axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    deliveries.abort();
+    result
 }
 
 async fn healthz() -> &'static str {
     "ok"
 }
 
-#[derive(Debug, Deserialize)]
-struct ListQuery {
-    area: Option<String>,
-    state: Option<String>,
-    after: Option<u64>,
-    limit: Option<usize>,
-}
-
-async fn list_cases(
-    State(state): State<AppState>,
-    Query(query): Query<ListQuery>,
-) -> Result<impl IntoResponse, ApiError> {
-    let area = query
-        .area
-        .as_deref()
-        .map(AreaCode::parse)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(e.to_string()))?;
-    let case_state = query
-        .state
-        .as_deref()
-        .map(|s| {
-            CaseState::parse(s).ok_or_else(|| {
-                ApiError::bad_request(format!(
-                    "state {s:?} is not one of: {}",
-                    CaseState::ALL.map(CaseState::as_str).join(", ")
-                ))
-            })
-        })
-        .transpose()?;
-    let filter = CaseFilter {
-        area,
-        state: case_state,
-        after: query.after.map(CaseId),
-        limit: query.limit,
-        ..CaseFilter::default()
-    };
-    let cases = state.store.list_cases(&filter).await?;
-    let public: Vec<serde_json::Value> = cases.iter().map(public_case).collect();
-    Ok(Json(public))
-}
-
-async fn get_case(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
-    let id: CaseId = id.parse().map_err(ApiError::bad_request)?;
-    let case = state.store.case(id).await?;
-    let mut body = public_case(&case);
-    body["description"] = json!(case.description);
-    body["co_departments"] = json!(case.co_departments);
-    body["rating"] = json!(case.rating.as_ref().map(|r| r.score));
-    Ok(Json(body))
-}
-
-/// A case as this unauthenticated API shows it: no reporter, so no personal data.
-fn public_case(case: &onegrid_core::Case) -> serde_json::Value {
-    json!({
-        "id": case.id,
-        "state": case.state,
-        "state_zh": case.state.name_zh(),
-        "tier": case.tier,
-        "channel": case.channel,
-        "cell": case.cell,
-        "category": case.category,
-        "title": case.title,
-        "department": case.lead_department(),
-        "reported_at": case.reported_at,
-        "updated_at": case.updated_at,
-        "due_at": case.deadline.map(|d| d.due_at),
-    })
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "there is no endpoint at {}; the API is described at /api/docs",
+        uri.path()
+    ))
 }

@@ -1,152 +1,317 @@
-//! HTTP tests without sockets: requests go straight to the router with `oneshot`.
+//! The REST API end to end on the router: sign-in, intake, list, show, commands, errors.
 
-use std::sync::Arc;
+mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use onegrid_core::{
-    Area, AreaCode, AreaTree, Channel, Departments, NewReport, Person, PersonId, Reference,
-    Reporter, Role, Scope, Taxonomy, WorkCalendar,
-};
-use onegrid_store::{SqliteStore, Store};
-use tower::ServiceExt;
+use axum::http::StatusCode;
+use common::*;
+use serde_json::json;
 
-struct App {
-    _dir: tempfile::TempDir,
-    store: Arc<dyn Store>,
-}
-
-async fn app_with_one_case() -> App {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(dir.path().join("t.db")).expect("open store"));
-    let area = |code: &str, name: &str| Area {
-        code: AreaCode::parse(code).expect("code"),
-        name: name.to_string(),
-        generated: false,
-    };
-    let departments = Departments::default_departments().expect("departments");
-    let taxonomy = Taxonomy::default_taxonomy(&departments).expect("taxonomy");
-    let citizen = Person {
-        id: PersonId::parse("citizen").expect("id"),
-        name: "市民".to_string(),
-        role: Role::Citizen,
-        scope: Scope::default(),
-        phone: None,
-    };
-    let reference = Reference {
-        areas: AreaTree::new([
-            area("120110", "东丽区"),
-            area("120110001", "张贵庄街道"),
-            area("120110001001", "社区"),
-            area("120110001001001", "网格"),
-        ])
-        .expect("tree"),
-        taxonomy,
-        departments,
-        people: [(citizen.id.clone(), citizen.clone())]
-            .into_iter()
-            .collect(),
-        calendar: WorkCalendar::china(),
-    };
-    store.put_reference(reference).await.expect("reference");
-    let report = NewReport {
-        channel: Channel::Citizen,
-        reporter: Reporter {
-            channel: Channel::Citizen,
-            person: None,
-            name: Some("王女士".to_string()),
-            phone: Some("13812345678".to_string()),
-        },
-        cell: AreaCode::parse("120110001001001").expect("cell"),
-        point: None,
-        distance_to_cell_m: None,
-        address: None,
-        category: onegrid_core::CategoryCode::parse("S0101").expect("category"),
-        title: "暴露垃圾".to_string(),
-        description: String::new(),
-        photos: Vec::new(),
-        tier: None,
-        tier_reason: None,
-    };
-    let now = chrono::DateTime::parse_from_rfc3339("2026-11-23T10:00:00+08:00")
-        .expect("time")
-        .to_utc();
-    store
-        .report(report, &citizen.actor(), now)
-        .await
-        .expect("report");
-    App { _dir: dir, store }
-}
-
-async fn get(app: &App, uri: &str) -> (StatusCode, String, String) {
-    let response = onegrid_server::router(app.store.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
+#[tokio::test]
+async fn health_and_unknown_paths() {
+    let app = app().await;
+    let answer = app.get("/healthz", None).await;
+    assert_eq!(answer.status, StatusCode::OK);
+    assert_eq!(answer.text, "ok");
+    let answer = app.get("/api/nothing-here", None).await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(answer.content_type, "application/problem+json");
+    assert!(answer.json()["detail"]
+        .as_str()
         .unwrap_or_default()
-        .to_string();
-    let body = response
-        .into_body()
-        .collect()
+        .contains("/api/nothing-here"));
+}
+
+#[tokio::test]
+async fn sign_in_sign_out_and_bad_tokens() {
+    let app = app().await;
+    let wrong = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"person": "dispatcher", "password": "nope-nope"}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let unknown = app
+        .post(
+            "/api/auth/login",
+            None,
+            json!({"person": "nobody", "password": "password-nobody"}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        wrong.json()["detail"],
+        unknown.json()["detail"],
+        "no hint which accounts exist"
+    );
+
+    let token = app.login("dispatcher").await;
+    let me = app.get("/api/me", Some(&token)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    assert_eq!(me.json()["person"]["role"], "dispatcher");
+
+    let forged = app.get("/api/me", Some("forged-token")).await;
+    assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
+    let none = app.get("/api/cases", None).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+
+    let out = app.post("/api/auth/logout", Some(&token), json!({})).await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let after = app.get("/api/me", Some(&token)).await;
+    assert_eq!(
+        after.status,
+        StatusCode::UNAUTHORIZED,
+        "a token stops working at logout"
+    );
+}
+
+#[tokio::test]
+async fn expired_sessions_are_refused() {
+    let app = app_with(onegrid_server::Config {
+        session_minutes: 0,
+        ..onegrid_server::Config::default()
+    })
+    .await;
+    let token = app.login("dispatcher").await;
+    let answer = app.get("/api/me", Some(&token)).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert!(answer.text.contains("expired"), "{}", answer.text);
+}
+
+#[tokio::test]
+async fn a_report_is_located_classified_and_listed() {
+    let app = app().await;
+    let citizen = app.login("citizen").await;
+    let answer = app
+        .post(
+            "/api/cases",
+            Some(&citizen),
+            json!({
+                "title": "小区门口垃圾堆积",
+                "description": "好几天没人清运了",
+                "location": {"lon": POINT_B.0, "lat": POINT_B.1},
+            }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    let outcome = answer.json();
+    assert_eq!(outcome["case"]["cell"], CELL_B, "the point picks the cell");
+    assert!(outcome["suggestion"]["label"].is_string());
+    assert_eq!(
+        outcome["case"]["category"],
+        outcome["suggestion"]["category"]
+    );
+    assert_eq!(outcome["case"]["reporters"][0]["is_you"], true);
+    assert_eq!(outcome["case"]["reporters"][0]["phone"], "13812345678");
+    let id = outcome["case"]["id"].as_u64().expect("id");
+
+    let dispatcher = app.login("dispatcher").await;
+    let list = app
+        .get("/api/cases?state=reported", Some(&dispatcher))
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    let items = list.json()["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"].as_u64(), Some(id));
+
+    let detail = app
+        .get(&format!("/api/cases/{id}"), Some(&dispatcher))
+        .await;
+    assert_eq!(detail.status, StatusCode::OK, "{}", detail.text);
+    let detail = detail.json();
+    assert_eq!(detail["chain_verifies"], true);
+    assert_eq!(detail["history"].as_array().map(Vec::len), Some(1));
+    let allowed: Vec<String> =
+        serde_json::from_value(detail["allowed_commands"].clone()).expect("list");
+    assert!(allowed.contains(&"accept".to_string()), "{allowed:?}");
+}
+
+#[tokio::test]
+async fn severity_words_raise_the_tier_and_say_why() {
+    let app = app().await;
+    let gridworker = app.login("gridworker").await;
+    let answer = app
+        .post(
+            "/api/cases",
+            Some(&gridworker),
+            json!({
+                "title": "居民楼煤气泄漏",
+                "description": "楼道里有很浓的煤气味",
+                "category": "S0101",
+                "location": {"lon": POINT_A.0, "lat": POINT_A.1},
+            }),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
+    let outcome = answer.json();
+    assert_ne!(outcome["case"]["tier"], "grid");
+    assert!(
+        outcome["tier_reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("煤气"),
+        "{outcome}"
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_and_changes_nothing() {
+    let app = app().await;
+    let citizen = app.login("citizen").await;
+    let cases = [
+        (
+            json!({"title": "", "location": {"lon": POINT_A.0, "lat": POINT_A.1}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "title",
+        ),
+        (
+            json!({"title": "垃圾", "location": {"lon": 116.0, "lat": 40.0}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "outside the district",
+        ),
+        (
+            json!({"title": "垃圾", "location": {"lon": POINT_A.0, "lat": POINT_A.1, "crs": "epsg:3857"}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "coordinate system",
+        ),
+        (
+            json!({"title": "垃圾"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "location",
+        ),
+        (
+            json!({"title": "垃圾", "location": {"lon": POINT_A.0, "lat": POINT_A.1}, "surprise": 1}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "surprise",
+        ),
+        (
+            json!({"title": "x".repeat(300), "category": "S0101", "location": {"lon": POINT_A.0, "lat": POINT_A.1}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "title",
+        ),
+        (
+            json!({"title": "垃圾", "category": "S9999", "location": {"lon": POINT_A.0, "lat": POINT_A.1}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "category",
+        ),
+        (
+            json!({"title": "垃圾", "photos": ["not-a-photo"], "location": {"lon": POINT_A.0, "lat": POINT_A.1}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "photos",
+        ),
+    ];
+    for (body, status, says) in cases {
+        let answer = app.post("/api/cases", Some(&citizen), body.clone()).await;
+        assert_eq!(answer.status, status, "{body}: {}", answer.text);
+        assert_eq!(answer.content_type, "application/problem+json");
+        assert!(answer.text.contains(says), "{body}: {}", answer.text);
+    }
+    let broken = app
+        .request(
+            axum::http::Request::post("/api/cases")
+                .header("authorization", format!("Bearer {citizen}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from("{\"title\": "))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST, "{}", broken.text);
+    let wrong_type = app
+        .request(
+            axum::http::Request::post("/api/cases")
+                .header("authorization", format!("Bearer {citizen}"))
+                .header("content-type", "text/plain")
+                .body(axum::body::Body::from("垃圾"))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(wrong_type.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = app
+        .request(
+            axum::http::Request::post("/api/cases")
+                .header("authorization", format!("Bearer {citizen}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(format!(
+                    "{{\"title\": \"{}\"}}",
+                    "垃".repeat(1_000_000)
+                )))
+                .expect("request"),
+        )
+        .await;
+    assert_eq!(huge.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", huge.text);
+    assert_eq!(
+        app.store.count_cases().await.expect("count"),
+        0,
+        "nothing was stored"
+    );
+}
+
+#[tokio::test]
+async fn the_closed_loop_over_http() {
+    let app = app().await;
+    let citizen = app.login("citizen").await;
+    let id = app.report_at(&citizen, POINT_A, "门口暴露垃圾").await;
+    let dispatcher = app.login("dispatcher").await;
+    let handler = app.login("handler").await;
+    let gridworker = app.login("gridworker").await;
+    let steps = [
+        (&dispatcher, json!({"command": "accept"})),
+        (
+            &dispatcher,
+            json!({"command": "dispatch", "department": "chengguan"}),
+        ),
+        (
+            &handler,
+            json!({"command": "feedback", "evidence": ["清运后照片"], "note": "已清运"}),
+        ),
+        (&gridworker, json!({"command": "verify", "passed": true})),
+        (&dispatcher, json!({"command": "close"})),
+        (&citizen, json!({"command": "rate", "score": 5})),
+    ];
+    for (token, command) in steps {
+        let answer = app.act(token, id, command.clone()).await;
+        assert_eq!(answer.status, StatusCode::OK, "{command}: {}", answer.text);
+    }
+    let detail = app
+        .get(&format!("/api/cases/{id}"), Some(&citizen))
         .await
-        .expect("body")
-        .to_bytes();
-    (
-        status,
-        content_type,
-        String::from_utf8_lossy(&body).to_string(),
-    )
+        .json();
+    assert_eq!(detail["case"]["state"], "closed");
+    assert_eq!(detail["case"]["rating"]["score"], 5);
+    assert_eq!(detail["chain_verifies"], true);
+
+    let illegal = app.act(&dispatcher, id, json!({"command": "accept"})).await;
+    assert_eq!(illegal.status, StatusCode::CONFLICT, "{}", illegal.text);
+    let stale = app
+        .post(
+            &format!("/api/cases/{id}/commands?expected_version=1"),
+            Some(&citizen),
+            json!({"command": "rate", "score": 4}),
+        )
+        .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.text);
 }
 
 #[tokio::test]
-async fn healthz_answers_ok() {
-    let app = app_with_one_case().await;
-    let (status, _, body) = get(&app, "/healthz").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, "ok");
-}
-
-#[tokio::test]
-async fn case_list_is_json_without_personal_data() {
-    let app = app_with_one_case().await;
-    let (status, content_type, body) = get(&app, "/api/cases?state=reported").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(content_type.starts_with("application/json"));
-    let cases: serde_json::Value = serde_json::from_str(&body).expect("json");
-    assert_eq!(cases[0]["state"], "reported");
-    assert_eq!(cases[0]["title"], "暴露垃圾");
-    assert!(
-        !body.contains("13812345678") && !body.contains("王女士"),
-        "{body}"
-    );
-    let (_, _, body) = get(&app, "/api/cases/1").await;
-    assert!(
-        !body.contains("13812345678") && !body.contains("王女士"),
-        "{body}"
-    );
-}
-
-#[tokio::test]
-async fn bad_requests_get_problem_responses() {
-    let app = app_with_one_case().await;
-    let (status, content_type, body) = get(&app, "/api/cases?state=lost").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(content_type, "application/problem+json");
-    assert!(body.contains("state \\\"lost\\\" is not one of"), "{body}");
-    let (status, _, body) = get(&app, "/api/cases/77").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body.contains("case 77 does not exist"), "{body}");
-    let (status, _, body) = get(&app, "/api/cases/abc").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("not a number"), "{body}");
-    let (status, _, body) = get(&app, "/api/cases?area=12011").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body.contains("12011"), "{body}");
+async fn openapi_document_and_page() {
+    let app = app().await;
+    let doc = app.get("/api/openapi.json", None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let doc = doc.json();
+    assert!(doc["openapi"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("3."));
+    for path in [
+        "/api/cases",
+        "/api/cases/{id}/commands",
+        "/api/auth/login",
+        "/api/kpis",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
+    let page = app.get("/api/docs", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("/api/cases/{id}/commands"));
 }

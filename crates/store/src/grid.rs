@@ -53,3 +53,21 @@ pub(crate) fn parse_geometry(code: &str, text: &str) -> Result<MultiPolygon<f64>
         Err(e) => Err(format!("the stored shape of {code} is unreadable: {e}")),
     }
 }
+
+/// A stored layer as a `GridLayer` of features, for writing it out (GeoJSON export, the map).
+pub fn to_grid_layer(level: AreaLevel, shapes: Vec<GridShape>) -> onegrid_geo::layer::GridLayer {
+    onegrid_geo::layer::GridLayer {
+        level: Some(level),
+        features: shapes
+            .into_iter()
+            .enumerate()
+            .map(|(index, shape)| onegrid_geo::layer::GridFeature {
+                parent: shape.area.code.parent().map(|p| p.to_string()),
+                code: shape.area.code.to_string(),
+                name: shape.area.name,
+                geometry: shape.geometry,
+                index,
+            })
+            .collect(),
+    }
+}

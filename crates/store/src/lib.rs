@@ -20,9 +20,11 @@ use onegrid_core::{
     DepartmentCode, Event, NewReport, Person, PersonId, Reference, Tier, WorkflowError,
 };
 
+pub mod access;
 pub mod grid;
 pub mod sqlite;
 
+pub use access::{ApiKey, Delivery, FeedEvent, Photo, Session, Webhook};
 pub use grid::{GridShape, LayerSummary, LocatedCell};
 use onegrid_core::area::AreaLevel;
 pub use onegrid_geo::index::CellIndex;
@@ -69,6 +71,8 @@ pub enum StoreError {
         given: AreaCode,
         located: AreaCode,
     },
+    #[error("{what} {id} does not exist")]
+    NotFound { what: &'static str, id: String },
     #[error("the store has shut down")]
     Closed,
 }
@@ -96,6 +100,12 @@ pub struct CaseFilter {
     pub reported_to: Option<DateTime<Utc>>,
     /// Substring of the title or description.
     pub text: Option<String>,
+    /// Scope: the case's cell lies in one of these subtrees (an empty list matches nothing).
+    pub within: Option<Vec<AreaCode>>,
+    /// Scope: the department leads (主办) or co-handles (协办) the case.
+    pub involving_department: Option<DepartmentCode>,
+    /// Scope: this person is one of the case's reporters.
+    pub reporter: Option<PersonId>,
     /// Only cases with an id greater than this (cursor pagination, newest ids last).
     pub after: Option<CaseId>,
     /// At most this many cases (default 100, at most 10,000).
@@ -209,6 +219,76 @@ pub trait Store: Send + Sync {
     /// The point → cell index over the current cell layer, or None before one is imported. Readers
     /// hold the index they got while a new one replaces it.
     fn cell_index(&self) -> Option<Arc<CellIndex>>;
+
+    // ---- Access: what the HTTP interface keeps besides cases (see `access`). ----
+
+    /// Sets a person's password hash (argon2, made by the caller).
+    async fn set_password(
+        &self,
+        person: &PersonId,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn password_hash(&self, person: &PersonId) -> Result<Option<String>, StoreError>;
+
+    async fn put_session(&self, session: Session) -> Result<(), StoreError>;
+
+    /// The session of a token hash, expired or not (the caller checks expiry against its clock).
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError>;
+
+    /// Ends a session; false if there was none.
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError>;
+
+    async fn create_api_key(
+        &self,
+        name: &str,
+        key_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<ApiKey, StoreError>;
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError>;
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError>;
+
+    /// Revokes a key (kept, for the record); NotFound if there is no such key.
+    async fn revoke_api_key(&self, id: u64, now: DateTime<Utc>) -> Result<ApiKey, StoreError>;
+
+    /// Stores a photo (a photo already stored is kept as it is).
+    async fn put_photo(&self, photo: Photo, now: DateTime<Utc>) -> Result<(), StoreError>;
+
+    async fn photo(&self, hash: &str) -> Result<Option<Photo>, StoreError>;
+
+    /// Events after feed position `after`, oldest first, at most `limit`.
+    async fn feed(&self, after: u64, limit: usize) -> Result<Vec<FeedEvent>, StoreError>;
+
+    /// The feed position of the last committed event; changes after every commit that added events.
+    fn feed_head(&self) -> tokio::sync::watch::Receiver<u64>;
+
+    /// Subscribes `owner` to the events they may see, from the current head of the feed on.
+    async fn create_webhook(
+        &self,
+        owner: &PersonId,
+        url: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Webhook, StoreError>;
+
+    /// Every webhook, active or not.
+    async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError>;
+
+    /// Stops a webhook; NotFound if there is no such webhook.
+    async fn deactivate_webhook(&self, id: u64) -> Result<(), StoreError>;
+
+    /// Records one delivery attempt; with `cursor`, also moves the webhook's cursor there.
+    async fn record_delivery(
+        &self,
+        delivery: Delivery,
+        cursor: Option<u64>,
+    ) -> Result<(), StoreError>;
+
+    /// The latest deliveries of a webhook, newest first.
+    async fn deliveries(&self, webhook: u64, limit: usize) -> Result<Vec<Delivery>, StoreError>;
 }
 
 /// Places a WGS84 point in its grid cell: the cell containing it, else the nearest cell within the

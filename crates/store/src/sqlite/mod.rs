@@ -4,6 +4,7 @@
 //! Durability: `synchronous = FULL` makes each commit fsync the WAL, and a write is answered only
 //! after its commit returned, so an acknowledged report survives a crash or power cut.
 
+mod access;
 mod rows;
 mod writer;
 
@@ -14,15 +15,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use onegrid_core::history::replay;
-use onegrid_core::{Actor, Case, CaseId, Command, Event, NewReport, Person, Reference};
+use onegrid_core::{Actor, Case, CaseId, Command, Event, NewReport, Person, PersonId, Reference};
 use rusqlite::{params_from_iter, Connection, OpenFlags};
 use rusqlite_migration::{Migrations, M};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::grid::geometry_json;
 use crate::{
-    broken_case, BrokenCase, CaseFilter, CellIndex, GridShape, LayerSummary, Progress, Store,
-    StoreError, VerifyReport,
+    broken_case, ApiKey, BrokenCase, CaseFilter, CellIndex, Delivery, FeedEvent, GridShape,
+    LayerSummary, Photo, Progress, Session, Store, StoreError, VerifyReport, Webhook,
 };
 use onegrid_core::area::AreaLevel;
 use onegrid_geo::index::{IndexOptions, SharedIndex};
@@ -42,6 +43,7 @@ fn migrations() -> Migrations<'static> {
             "../../migrations/sqlite/0002_events_rowid.sql"
         )),
         M::up(include_str!("../../migrations/sqlite/0003_area_shapes.sql")),
+        M::up(include_str!("../../migrations/sqlite/0004_access.sql")),
     ])
 }
 
@@ -63,6 +65,8 @@ pub struct SqliteStore {
     cells: Arc<SharedIndex>,
     /// How the index is built (the snapping distance for points just outside every cell).
     index_options: IndexOptions,
+    /// The feed position of the last committed event, moved by the writer after each commit.
+    feed_head: tokio::sync::watch::Receiver<u64>,
 }
 
 impl SqliteStore {
@@ -105,7 +109,14 @@ impl SqliteStore {
         }
 
         let (sender, receiver) = mpsc::channel(QUEUE);
-        let writer = Writer::new(connection, reference.clone(), cells.clone(), index_options)?;
+        let (feed_sender, feed_head) = tokio::sync::watch::channel(0);
+        let writer = Writer::new(
+            connection,
+            reference.clone(),
+            cells.clone(),
+            index_options,
+            feed_sender,
+        )?;
         std::thread::Builder::new()
             .name("onegrid-sqlite-writer".to_string())
             .spawn(move || writer.run(receiver))
@@ -118,6 +129,7 @@ impl SqliteStore {
             reference,
             cells,
             index_options,
+            feed_head,
         })
     }
 
@@ -137,6 +149,24 @@ impl SqliteStore {
         answer.await.map_err(|_| {
             StoreError::Storage("the write was not committed (the batch failed)".to_string())
         })?
+    }
+
+    /// Runs a small write (see `writer::SideWork`) in the writer's next batch.
+    async fn side<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let answer = self
+            .write(|reply| WriteRequest::Side {
+                work: Box::new(move |connection| {
+                    work(connection).map(|value| Box::new(value) as Box<dyn std::any::Any + Send>)
+                }),
+                reply,
+            })
+            .await?;
+        answer.downcast::<T>().map(|value| *value).map_err(|_| {
+            StoreError::Storage("a side write answered with the wrong type".to_string())
+        })
     }
 
     /// Runs `work` on a read connection in a blocking task.
@@ -354,6 +384,113 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn set_password(
+        &self,
+        person: &PersonId,
+        password_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let person = person.clone();
+        self.side(move |c| access::set_password(c, &person, &password_hash, now))
+            .await
+    }
+
+    async fn password_hash(&self, person: &PersonId) -> Result<Option<String>, StoreError> {
+        let person = person.clone();
+        self.read(move |c| access::password_hash(c, &person)).await
+    }
+
+    async fn put_session(&self, session: Session) -> Result<(), StoreError> {
+        self.side(move |c| access::put_session(c, &session)).await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
+        let token_hash = token_hash.to_string();
+        self.read(move |c| access::session(c, &token_hash)).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<bool, StoreError> {
+        let token_hash = token_hash.to_string();
+        self.side(move |c| access::delete_session(c, &token_hash))
+            .await
+    }
+
+    async fn create_api_key(
+        &self,
+        name: &str,
+        key_hash: String,
+        now: DateTime<Utc>,
+    ) -> Result<ApiKey, StoreError> {
+        let name = name.to_string();
+        self.side(move |c| access::create_api_key(c, &name, &key_hash, now))
+            .await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
+        self.read(access::api_keys).await
+    }
+
+    async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        let key_hash = key_hash.to_string();
+        self.read(move |c| access::api_key_by_hash(c, &key_hash))
+            .await
+    }
+
+    async fn revoke_api_key(&self, id: u64, now: DateTime<Utc>) -> Result<ApiKey, StoreError> {
+        self.side(move |c| access::revoke_api_key(c, id, now)).await
+    }
+
+    async fn put_photo(&self, photo: Photo, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.side(move |c| access::put_photo(c, &photo, now)).await
+    }
+
+    async fn photo(&self, hash: &str) -> Result<Option<Photo>, StoreError> {
+        let hash = hash.to_string();
+        self.read(move |c| access::photo(c, &hash)).await
+    }
+
+    async fn feed(&self, after: u64, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
+        self.read(move |c| access::feed(c, after, limit)).await
+    }
+
+    fn feed_head(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.feed_head.clone()
+    }
+
+    async fn create_webhook(
+        &self,
+        owner: &PersonId,
+        url: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Webhook, StoreError> {
+        let (owner, url, secret) = (owner.clone(), url.to_string(), secret.to_string());
+        self.side(move |c| access::create_webhook(c, &owner, &url, &secret, now))
+            .await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
+        self.read(access::webhooks).await
+    }
+
+    async fn deactivate_webhook(&self, id: u64) -> Result<(), StoreError> {
+        self.side(move |c| access::deactivate_webhook(c, id)).await
+    }
+
+    async fn record_delivery(
+        &self,
+        delivery: Delivery,
+        cursor: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.side(move |c| access::record_delivery(c, &delivery, cursor))
+            .await
+    }
+
+    async fn deliveries(&self, webhook: u64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        self.read(move |c| access::deliveries(c, webhook, limit))
+            .await
+    }
+
     fn cell_index(&self) -> Option<Arc<CellIndex>> {
         self.cells.current()
     }
@@ -391,6 +528,37 @@ fn list_cases(connection: &Connection, filter: &CaseFilter) -> Result<Vec<Case>,
     }
     if let Some(to) = &filter.reported_to {
         push("reported_at < ?N", rows::time_text(to));
+    }
+    if let Some(roots) = &filter.within {
+        if roots.is_empty() {
+            conditions.push("0".to_string());
+        }
+        let mut any = Vec::new();
+        for root in roots {
+            values.push(root.to_string());
+            let low = values.len();
+            values.push(format!("{root}~"));
+            any.push(format!("(cell >= ?{low} AND cell < ?{})", values.len()));
+        }
+        if !any.is_empty() {
+            conditions.push(format!("({})", any.join(" OR ")));
+        }
+    }
+    let mut push = |condition: &str, value: String| {
+        values.push(value);
+        conditions.push(condition.replace("?N", &format!("?{}", values.len())));
+    };
+    if let Some(department) = &filter.involving_department {
+        push(
+            "(department = ?N OR EXISTS (SELECT 1 FROM json_each(body, '$.co_departments')              WHERE value = ?N))",
+            department.to_string(),
+        );
+    }
+    if let Some(person) = &filter.reporter {
+        push(
+            "EXISTS (SELECT 1 FROM json_each(body, '$.reporters') r              WHERE json_extract(r.value, '$.person') = ?N)",
+            person.to_string(),
+        );
     }
     if let Some(after) = filter.after {
         push("id > ?N", after.0.to_string());

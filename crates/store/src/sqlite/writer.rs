@@ -9,6 +9,7 @@
 //! rules run on the pure core before anything is written. A storage failure rolls back the whole
 //! batch and every caller in it gets the error, so no caller is told "done" for lost work.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -34,6 +35,11 @@ const LINGER_MAX: Duration = Duration::from_micros(300);
 const LINGER_GAP: Duration = Duration::from_micros(20);
 
 pub type Reply<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// A small write outside the case workflow (accounts, sessions, photos, webhooks…). It runs inside
+/// the batch's transaction under a savepoint, so its failure undoes only itself; its answer waits
+/// for the commit like every other write.
+pub type SideWork = Box<dyn FnOnce(&Connection) -> Result<Box<dyn Any + Send>, StoreError> + Send>;
 
 pub enum WriteRequest {
     Report {
@@ -65,6 +71,10 @@ pub enum WriteRequest {
         person: Box<Person>,
         reply: Reply<()>,
     },
+    Side {
+        work: SideWork,
+        reply: Reply<Box<dyn Any + Send>>,
+    },
     PutLayer {
         level: AreaLevel,
         shapes: Vec<rows::ShapeRow>,
@@ -83,6 +93,10 @@ enum Pending {
     Pair(Reply<(Case, Case)>, Result<(Case, Case), StoreError>),
     Unit(Reply<()>, Result<(), StoreError>),
     Layer(Reply<LayerSummary>, Result<LayerSummary, StoreError>),
+    Side(
+        Reply<Box<dyn Any + Send>>,
+        Result<Box<dyn Any + Send>, StoreError>,
+    ),
 }
 
 impl Pending {
@@ -94,6 +108,7 @@ impl Pending {
             Pending::Pair(reply, _) => drop(reply.send(Err(storage()))),
             Pending::Unit(reply, _) => drop(reply.send(Err(storage()))),
             Pending::Layer(reply, _) => drop(reply.send(Err(storage()))),
+            Pending::Side(reply, _) => drop(reply.send(Err(storage()))),
         }
     }
 
@@ -103,6 +118,7 @@ impl Pending {
             Pending::Pair(reply, result) => drop(reply.send(result)),
             Pending::Unit(reply, result) => drop(reply.send(result)),
             Pending::Layer(reply, result) => drop(reply.send(result)),
+            Pending::Side(reply, result) => drop(reply.send(result)),
         }
     }
 }
@@ -114,6 +130,8 @@ pub struct Writer {
     cells: Arc<SharedIndex>,
     index_options: IndexOptions,
     next_id: u64,
+    /// The feed position (events.rowid) of the last committed event, for live feeds.
+    feed_head: tokio::sync::watch::Sender<u64>,
 }
 
 /// The cell index as seen by requests of one batch: the committed one, or one a request of the batch
@@ -138,14 +156,17 @@ impl Writer {
         reference: Arc<RwLock<Arc<Reference>>>,
         cells: Arc<SharedIndex>,
         index_options: IndexOptions,
+        feed_head: tokio::sync::watch::Sender<u64>,
     ) -> Result<Writer, StoreError> {
         let next_id = next_case_id(&connection)?;
+        feed_head.send_replace(last_event_position(&connection)?);
         Ok(Writer {
             connection,
             reference,
             cells,
             index_options,
             next_id,
+            feed_head,
         })
     }
 
@@ -182,6 +203,12 @@ impl Writer {
             replaced: None,
         };
         let index_options = self.index_options;
+        let writes_events = batch.iter().any(|request| {
+            matches!(
+                request,
+                WriteRequest::Report { .. } | WriteRequest::Act { .. } | WriteRequest::Merge { .. }
+            )
+        });
         let Writer {
             connection,
             next_id,
@@ -221,6 +248,18 @@ impl Writer {
                     self.cells.replace(index);
                 }
                 pending.into_iter().for_each(Pending::answer);
+                if writes_events {
+                    match last_event_position(&self.connection) {
+                        Ok(head) => {
+                            self.feed_head.send_if_modified(|current| {
+                                let moved = *current != head;
+                                *current = head;
+                                moved
+                            });
+                        }
+                        Err(error) => tracing::warn!(%error, "cannot read the feed head"),
+                    }
+                }
             }
             Err(error) => {
                 // The request that hit the error and those after it were dropped unanswered, which
@@ -405,6 +444,19 @@ impl Writer {
                 *new_reference = Some(Arc::new(updated));
                 Ok(Pending::Unit(reply, Ok(())))
             }
+            WriteRequest::Side { work, reply } => {
+                transaction.execute_batch("SAVEPOINT side_work")?;
+                match work(transaction) {
+                    Ok(answer) => {
+                        transaction.execute_batch("RELEASE side_work")?;
+                        Ok(Pending::Side(reply, Ok(answer)))
+                    }
+                    Err(error) => {
+                        transaction.execute_batch("ROLLBACK TO side_work; RELEASE side_work")?;
+                        Ok(Pending::Side(reply, Err(error)))
+                    }
+                }
+            }
             WriteRequest::PutLayer {
                 level,
                 shapes,
@@ -461,6 +513,12 @@ fn linger(receiver: &mut mpsc::Receiver<WriteRequest>, batch: &mut Vec<WriteRequ
             Err(_) => std::thread::yield_now(),
         }
     }
+}
+
+fn last_event_position(connection: &Connection) -> Result<u64, StoreError> {
+    let max: Option<i64> =
+        connection.query_row("SELECT MAX(rowid) FROM events", [], |row| row.get(0))?;
+    Ok(max.map_or(0, |m| m as u64))
 }
 
 fn next_case_id(connection: &Connection) -> Result<u64, StoreError> {

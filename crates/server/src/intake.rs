@@ -1,0 +1,309 @@
+//! The intake path of a report, shared by the REST API and Open311: where it is (the point → cell
+//! index), what it is (the classifier suggests a category when none is given), how serious it is
+//! (severity signals raise the tier and say why), and then the store, which answers once the case is
+//! durable.
+
+use chrono::{DateTime, Utc};
+use onegrid_core::{
+    Actor, AreaCode, CategoryCode, Channel, GeoPoint, NewReport, Reference, Reporter, Role,
+};
+use onegrid_geo::crs::Crs;
+use onegrid_text::Classifier;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::policy::{case_view, CaseView};
+use crate::AppState;
+
+/// A point as sent by a client.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationInput {
+    pub lon: f64,
+    pub lat: f64,
+    /// wgs84 (GPS, the default), gcj02 (Amap, Tencent) or bd09 (Baidu).
+    #[serde(default)]
+    pub crs: Option<String>,
+}
+
+/// A new report.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// One line saying what is wrong (1–200 characters).
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+    /// Category code (e.g. `S0101`); when absent, the one suggested from the text is used.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Channel; by default the caller's own (citizen, grid_worker, desk…).
+    #[serde(default)]
+    pub channel: Option<String>,
+    /// Where it is; the grid cell is found from it.
+    #[serde(default)]
+    pub location: Option<LocationInput>,
+    /// The grid cell (15 digits), when there is no point.
+    #[serde(default)]
+    pub cell: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Ids of photos uploaded with POST /api/photos.
+    #[serde(default)]
+    pub photos: Vec<String>,
+    /// For reports taken on someone's behalf (hotline, desk): the caller's name and phone.
+    #[serde(default)]
+    pub reporter_name: Option<String>,
+    #[serde(default)]
+    pub reporter_phone: Option<String>,
+}
+
+/// The category the classifier suggests for a text.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Suggestion {
+    /// The classifier's label (a data-set label such as 城乡建设, or a category code for a district
+    /// model trained on its own cases).
+    pub label: String,
+    pub confidence: f32,
+    pub category: Option<String>,
+    pub category_name: Option<String>,
+    pub department: Option<String>,
+}
+
+/// What intake did with a report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IntakeOutcome {
+    pub case: CaseView,
+    pub suggestion: Option<Suggestion>,
+    /// Why the tier was raised above the category's default, if it was.
+    pub tier_reason: Option<String>,
+}
+
+/// The labels of the shipped model whose names differ from onegrid's major categories
+/// (docs/text.md, "Mapping to onegrid's taxonomy and departments").
+const LABEL_ALIASES: [(&str, &str); 2] = [("环境保护", "生态环境"), ("卫生计生", "卫生健康")];
+
+/// The category a classifier label stands for: the label itself when it is a category code (a
+/// district's own model), else the subcategory of the label's major category that belongs to the
+/// department most of that major's subcategories belong to.
+pub fn category_for_label(label: &str, reference: &Reference) -> Option<CategoryCode> {
+    if let Ok(code) = CategoryCode::parse(label) {
+        if reference.taxonomy.get(&code).is_some() {
+            return Some(code);
+        }
+    }
+    let major_name = LABEL_ALIASES
+        .iter()
+        .find(|(from, _)| *from == label)
+        .map_or(label, |(_, to)| *to);
+    let members: Vec<_> = reference
+        .taxonomy
+        .iter()
+        .filter(|c| c.major_name == major_name)
+        .collect();
+    let mut counts: Vec<(&onegrid_core::DepartmentCode, usize)> = Vec::new();
+    for category in &members {
+        match counts.iter_mut().find(|(d, _)| **d == category.department) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((&category.department, 1)),
+        }
+    }
+    // Ties go to the department listed first, so the choice is stable.
+    let best = counts
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(std::cmp::Ordering::Greater))?;
+    members
+        .iter()
+        .find(|c| &c.department == best.0)
+        .map(|c| c.code.clone())
+}
+
+/// Classifies a report's text into a suggestion.
+pub fn suggest(classifier: &Classifier, reference: &Reference, text: &str) -> Option<Suggestion> {
+    let prediction = classifier.classify(text).ok()?;
+    let category = category_for_label(&prediction.label, reference);
+    let known = category.as_ref().and_then(|c| reference.taxonomy.get(c));
+    Some(Suggestion {
+        label: prediction.label.clone(),
+        confidence: prediction.confidence,
+        category: category.as_ref().map(ToString::to_string),
+        category_name: known.map(|c| c.name.clone()),
+        department: known.map(|c| c.department.to_string()),
+    })
+}
+
+/// The channel a role reports through when the request names none.
+fn default_channel(role: Role) -> Result<Channel, ApiError> {
+    match role {
+        Role::Citizen => Ok(Channel::Citizen),
+        Role::GridWorker => Ok(Channel::GridWorker),
+        Role::Dispatcher | Role::Commander | Role::DepartmentHandler => Ok(Channel::Desk),
+        Role::Integrator => Err(ApiError::invalid(
+            "channel: a connected system must say which channel it reports for (hotline_12345, police_110, public_opinion, sensor, open311)",
+        )),
+        Role::Supervisor | Role::Admin => Err(ApiError::forbidden(format!(
+            "{} accounts do not report cases",
+            role.name_zh()
+        ))),
+    }
+}
+
+/// Turns a request into a `NewReport`: parses every field, places the point, fills the category.
+/// Returns the report and the suggestion made from its text.
+pub fn prepare(
+    state: &AppState,
+    request: ReportRequest,
+    reporter: Reporter,
+    channel: Channel,
+) -> Result<(NewReport, Option<Suggestion>), ApiError> {
+    let reference = state.store.reference();
+    let title = request.title.trim().to_string();
+    if title.is_empty() {
+        return Err(ApiError::invalid("title: say in a few words what is wrong"));
+    }
+    let text = format!("{title}。{}", request.description);
+    let suggestion = suggest(&state.classifier, &reference, &text);
+    let category = match request.category.as_deref().map(str::trim) {
+        Some(code) if !code.is_empty() => {
+            let code = CategoryCode::parse(code).map_err(|e| ApiError::invalid(format!("category: {e}")))?;
+            if reference.taxonomy.get(&code).is_none() {
+                return Err(ApiError::invalid(format!(
+                    "category: {code} is not a category of this district; GET /api/categories lists them"
+                )));
+            }
+            code
+        }
+        _ => suggestion
+            .as_ref()
+            .and_then(|s| s.category.as_deref())
+            .and_then(|c| CategoryCode::parse(c).ok())
+            .ok_or_else(|| {
+                ApiError::invalid("category: none was given and none could be suggested from the text; choose one from GET /api/categories")
+            })?,
+    };
+    let (point, located_cell) = match request.location {
+        Some(location) => {
+            let crs: Crs = location.crs.as_deref().unwrap_or("wgs84").parse().map_err(
+                |e: onegrid_geo::crs::UnknownCrs| ApiError::invalid(format!("location.crs: {e}")),
+            )?;
+            if !location.lon.is_finite() || !location.lat.is_finite() {
+                return Err(ApiError::invalid("location: lon and lat must be numbers"));
+            }
+            let wgs84 = crs.to_wgs84(geo::Coord {
+                x: location.lon,
+                y: location.lat,
+            });
+            let located = onegrid_store::locate(state.store.as_ref(), wgs84.x, wgs84.y)?;
+            (
+                Some(GeoPoint {
+                    lon: wgs84.x,
+                    lat: wgs84.y,
+                }),
+                Some(located.cell),
+            )
+        }
+        None => (None, None),
+    };
+    let cell = match (request.cell.as_deref(), located_cell) {
+        (Some(text), _) => AreaCode::parse(text.trim()).map_err(|e| ApiError::invalid(format!("cell: {e}")))?,
+        (None, Some(cell)) => cell,
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "location: give a location (lon, lat) or a grid cell, so the report can be placed in its grid",
+            ))
+        }
+    };
+    let mut report = NewReport {
+        channel,
+        reporter,
+        cell,
+        point,
+        distance_to_cell_m: None,
+        address: request
+            .address
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty()),
+        category,
+        title,
+        description: request.description.trim().to_string(),
+        photos: request.photos,
+        tier: None,
+        tier_reason: None,
+    };
+    let category_tier = reference
+        .taxonomy
+        .get(&report.category)
+        .map_or(onegrid_core::Tier::Grid, |c| c.tier);
+    onegrid_text::severity::raise_report_tier(&mut report, category_tier);
+    Ok((report, suggestion))
+}
+
+/// The reporter of a request made by `caller`: a citizen is themself; staff may enter the person
+/// who called them.
+pub fn reporter_for(
+    caller: &onegrid_core::Person,
+    channel: Channel,
+    request: &ReportRequest,
+) -> Result<Reporter, ApiError> {
+    let (name, phone) = if caller.role == Role::Citizen {
+        (Some(caller.name.clone()), caller.phone.clone())
+    } else {
+        let phone = request
+            .reporter_phone
+            .as_deref()
+            .filter(|p| !p.trim().is_empty())
+            .map(crate::auth::check_phone)
+            .transpose()?;
+        let name = request
+            .reporter_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        if name.as_ref().is_some_and(|n| n.chars().count() > 40) {
+            return Err(ApiError::invalid("reporter_name: at most 40 characters"));
+        }
+        (name, phone)
+    };
+    Ok(Reporter {
+        channel,
+        person: Some(caller.id.clone()),
+        name,
+        phone,
+    })
+}
+
+/// The whole intake of one report by a signed-in caller.
+pub async fn report(
+    state: &AppState,
+    caller: &onegrid_core::Person,
+    request: ReportRequest,
+    now: DateTime<Utc>,
+) -> Result<IntakeOutcome, ApiError> {
+    let channel = match request.channel.as_deref() {
+        Some(text) => Channel::parse(text).ok_or_else(|| {
+            ApiError::invalid(format!("channel: {text:?} is not a channel onegrid knows"))
+        })?,
+        None => default_channel(caller.role)?,
+    };
+    for photo in &request.photos {
+        let valid = photo.len() == 64 && photo.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid || state.store.photo(photo).await?.is_none() {
+            return Err(ApiError::invalid(format!(
+                "photos: {photo:?} is not the id of an uploaded photo; upload it with POST /api/photos first"
+            )));
+        }
+    }
+    let reporter = reporter_for(caller, channel, &request)?;
+    let actor: Actor = caller.actor();
+    let (report, suggestion) = prepare(state, request, reporter, channel)?;
+    let tier_reason = report.tier_reason.clone();
+    let case = state.store.report(report, &actor, now).await?;
+    let reference = state.store.reference();
+    Ok(IntakeOutcome {
+        case: case_view(&case, &actor, &reference, now),
+        suggestion,
+        tier_reason,
+    })
+}
