@@ -245,11 +245,15 @@ impl TestApp {
 
     /// Signs in as `id` and returns the bearer token.
     pub async fn login(&self, id: &str) -> String {
+        self.login_with(id, &format!("password-{id}")).await
+    }
+
+    pub async fn login_with(&self, id: &str, password: &str) -> String {
         let answer = self
             .post(
                 "/api/auth/login",
                 None,
-                serde_json::json!({"person": id, "password": format!("password-{id}")}),
+                serde_json::json!({"person": id, "password": password}),
             )
             .await;
         assert_eq!(answer.status, StatusCode::OK, "login {id}: {}", answer.text);
