@@ -55,6 +55,8 @@ pub enum BenchCommand {
     },
     /// Point → cell assignment: onegrid's index beside PostGIS and geo + rstar.
     Grid(crate::bench_grid::GridBenchArgs),
+    /// HTTP intake on loopback: durable reports/s and latency, and list pages/s (bench/api/README.md).
+    Api(crate::bench_api::ApiBenchArgs),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -66,6 +68,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
             rounds,
         } => ingest(reports, &writers, dir.as_deref(), rounds).await,
         BenchCommand::Grid(args) => crate::bench_grid::run(args),
+        BenchCommand::Api(args) => crate::bench_api::run(args).await,
     }
 }
 

@@ -10,7 +10,9 @@ macro_rules! out {
     }};
 }
 
+mod apikey_cmd;
 mod bench;
+mod bench_api;
 mod bench_grid;
 mod case_cmd;
 mod demo;
@@ -97,6 +99,11 @@ enum Commands {
     Text {
         #[command(subcommand)]
         command: text_cmd::TextCommand,
+    },
+    /// API keys for Open311 clients: create, list, revoke.
+    Apikey {
+        #[command(subcommand)]
+        command: apikey_cmd::ApikeyCommand,
     },
 }
 
@@ -196,6 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Bench { command } => bench::run(command).await,
         Commands::Grid { command } => grid_cmd::run(command).await,
         Commands::Text { command } => text_cmd::run(command).await,
+        Commands::Apikey { command } => apikey_cmd::run(command).await,
     }
 }
 

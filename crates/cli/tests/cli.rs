@@ -11,6 +11,9 @@ use rand::Rng;
 #[path = "cli/grid.rs"]
 mod grid;
 
+#[path = "cli/apikey.rs"]
+mod apikey;
+
 fn onegrid() -> Command {
     Command::new(env!("CARGO_BIN_EXE_onegrid"))
 }

@@ -1,0 +1,380 @@
+//! The live feed (SSE) on the router: scope filtering, order, resumption, no personal data.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use common::*;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// One SSE event as received.
+#[derive(Debug, Clone)]
+struct Received {
+    id: u64,
+    event: String,
+    data: Value,
+    /// The raw `data:` text, to search for anything personal.
+    raw: String,
+}
+
+/// Reads SSE events from a streaming response body.
+struct SseReader {
+    body: Body,
+    buffer: String,
+}
+
+impl SseReader {
+    /// The next event, skipping keep-alive comments; `None` when nothing comes within `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<Received> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            if let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let mut received = Received {
+                    id: 0,
+                    event: String::new(),
+                    data: Value::Null,
+                    raw: String::new(),
+                };
+                let mut has_data = false;
+                for line in block.lines() {
+                    if let Some(id) = line.strip_prefix("id:") {
+                        received.id = id.trim().parse().expect("numeric id");
+                    } else if let Some(event) = line.strip_prefix("event:") {
+                        received.event = event.trim().to_string();
+                    } else if let Some(data) = line.strip_prefix("data:") {
+                        received.raw.push_str(data.trim());
+                        has_data = true;
+                    }
+                }
+                if has_data {
+                    received.data = serde_json::from_str(&received.raw).expect("JSON data");
+                    return Some(received);
+                }
+                continue; // a comment
+            }
+            let frame = tokio::time::timeout_at(deadline, self.body.frame())
+                .await
+                .ok()?;
+            let frame = frame?.expect("body frame");
+            if let Ok(bytes) = frame.into_data() {
+                self.buffer.push_str(&String::from_utf8_lossy(&bytes));
+            }
+        }
+    }
+
+    /// Every event that arrives until none has come for `quiet`.
+    async fn drain(&mut self, quiet: Duration) -> Vec<Received> {
+        let mut all = Vec::new();
+        while let Some(event) = self.next(quiet).await {
+            all.push(event);
+        }
+        all
+    }
+}
+
+/// Opens the feed; `auth` is added as given (`None` = no Authorization header).
+async fn open(app: &TestApp, path: &str, token: Option<&str>, last_id: Option<&str>) -> SseReader {
+    let (status, reader) = try_open(app, path, token, last_id).await;
+    assert_eq!(status, StatusCode::OK, "open {path}");
+    reader
+}
+
+async fn try_open(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    last_id: Option<&str>,
+) -> (StatusCode, SseReader) {
+    let mut builder = Request::builder().uri(path);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(id) = last_id {
+        builder = builder.header("last-event-id", id);
+    }
+    let response = app
+        .router
+        .clone()
+        .oneshot(builder.body(Body::empty()).expect("request"))
+        .await
+        .expect("router answers");
+    let status = response.status();
+    if status == StatusCode::OK {
+        assert_eq!(
+            response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("text/event-stream")
+        );
+    }
+    (
+        status,
+        SseReader {
+            body: response.into_body(),
+            buffer: String::new(),
+        },
+    )
+}
+
+/// Reports with a description of its own (so no two reports look alike).
+async fn report(app: &TestApp, token: &str, point: (f64, f64), title: &str) -> u64 {
+    let answer = app
+        .post(
+            "/api/cases",
+            Some(token),
+            json!({
+                "title": title,
+                "description": format!("{title}，请尽快处理"),
+                "category": "S0101",
+                "location": {"lon": point.0, "lat": point.1},
+            }),
+        )
+        .await;
+    assert_eq!(
+        answer.status,
+        StatusCode::CREATED,
+        "report: {}",
+        answer.text
+    );
+    answer.json()["case"]["id"].as_u64().expect("id")
+}
+
+const QUIET: Duration = Duration::from_millis(400);
+
+fn summary(events: &[Received]) -> Vec<(u64, String)> {
+    events
+        .iter()
+        .map(|e| {
+            (
+                e.data["case_id"].as_u64().expect("case_id"),
+                e.event.clone(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn events_arrive_in_order_filtered_by_scope_without_personal_data() {
+    let app = app().await;
+    let citizen = app.login("citizen").await;
+    let citizen2 = app.login("citizen2").await;
+    let dispatcher = app.login("dispatcher").await;
+    let dispatcher2 = app.login("dispatcher2").await;
+    let handler = app.login("handler").await;
+    let handler2 = app.login("handler2").await;
+
+    let mut street1 = open(&app, "/api/feed", Some(&dispatcher), None).await;
+    // EventSource cannot send headers: the token may come as access_token on this endpoint.
+    let mut street2 = open(
+        &app,
+        &format!("/api/feed?access_token={dispatcher2}"),
+        None,
+        None,
+    )
+    .await;
+    let mut own = open(&app, "/api/feed", Some(&citizen2), None).await;
+    let mut other_citizen = open(&app, "/api/feed", Some(&citizen), None).await;
+    let mut chengguan = open(&app, "/api/feed", Some(&handler), None).await;
+    let mut shuiwu = open(&app, "/api/feed", Some(&handler2), None).await;
+
+    let a = report(&app, &citizen2, POINT_A, "第一网格路灯不亮").await;
+    let c = report(&app, &dispatcher2, POINT_C, "第三网格井盖缺失").await;
+    // A desk report taken on someone's behalf carries their name and phone.
+    let desk = app
+        .post(
+            "/api/cases",
+            Some(&dispatcher),
+            json!({
+                "title": "第二网格占道经营",
+                "description": "早市摊贩占用人行道",
+                "category": "S0101",
+                "channel": "hotline_12345",
+                "location": {"lon": POINT_B.0, "lat": POINT_B.1},
+                "reporter_name": "孙某某",
+                "reporter_phone": "13987654321",
+            }),
+        )
+        .await;
+    assert_eq!(desk.status, StatusCode::CREATED, "{}", desk.text);
+    let b = desk.json()["case"]["id"].as_u64().expect("id");
+    for command in [
+        json!({"command": "accept"}),
+        json!({"command": "dispatch", "department": "chengguan"}),
+    ] {
+        let answer = app.act(&dispatcher, a, command).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    }
+
+    let seen1 = street1.drain(QUIET).await;
+    assert_eq!(
+        summary(&seen1),
+        vec![
+            (a, "reported".to_string()),
+            (b, "reported".to_string()),
+            (a, "accepted".to_string()),
+            (a, "dispatched".to_string()),
+        ],
+        "street 1 sees its cases, in order, and nothing of street 2"
+    );
+    let seen2 = street2.drain(QUIET).await;
+    assert_eq!(summary(&seen2), vec![(c, "reported".to_string())]);
+    let seen_own = own.drain(QUIET).await;
+    assert_eq!(
+        summary(&seen_own),
+        vec![
+            (a, "reported".to_string()),
+            (a, "accepted".to_string()),
+            (a, "dispatched".to_string()),
+        ],
+        "a citizen follows their own cases"
+    );
+    assert!(
+        other_citizen.drain(QUIET).await.is_empty(),
+        "another citizen sees nothing"
+    );
+    // The handler's department leads case a now, so it sees a's events (the case as it is now).
+    assert_eq!(
+        summary(&chengguan.drain(QUIET).await),
+        vec![
+            (a, "reported".to_string()),
+            (a, "accepted".to_string()),
+            (a, "dispatched".to_string()),
+        ]
+    );
+    assert!(shuiwu.drain(QUIET).await.is_empty());
+
+    for event in seen1.iter().chain(&seen2).chain(&seen_own) {
+        assert!(event.id > 0);
+        assert_eq!(event.data["position"].as_u64(), Some(event.id));
+        assert_eq!(event.data["kind"].as_str(), Some(event.event.as_str()));
+        assert_eq!(event.data["event"]["kind"]["type"], event.event.as_str());
+        assert!(event.data["cell"].as_str().is_some_and(|c| c.len() == 15));
+        for personal in [
+            "13812345678",
+            "13987654321",
+            "138****5678",
+            "139****4321",
+            "王小丽",
+            "李大伟",
+            "孙某某",
+            "citizen2",
+        ] {
+            assert!(
+                !event.raw.contains(personal),
+                "{personal} in the feed: {}",
+                event.raw
+            );
+        }
+    }
+    assert!(
+        seen1.windows(2).all(|w| w[0].id < w[1].id),
+        "positions increase"
+    );
+    assert_eq!(
+        seen1[3].data["department"], "chengguan",
+        "the department the case is with"
+    );
+}
+
+#[tokio::test]
+async fn last_event_id_resumes_exactly_after() {
+    let app = app().await;
+    let citizen = app.login("citizen").await;
+    let commander = app.login("commander").await;
+    let mut first = open(&app, "/api/feed", Some(&commander), None).await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(report(&app, &citizen, POINT_A, &format!("第{n}处路面破损")).await);
+    }
+    let seen = first.drain(QUIET).await;
+    assert_eq!(seen.len(), 5);
+    drop(first); // the client goes
+
+    // A new stream without an id starts at the head: nothing old.
+    let mut fresh = open(&app, "/api/feed", Some(&commander), None).await;
+    assert!(fresh.drain(QUIET).await.is_empty());
+
+    let resume_at = seen[1].id.to_string();
+    let mut resumed = open(&app, "/api/feed", Some(&commander), Some(&resume_at)).await;
+    let again = resumed.drain(QUIET).await;
+    assert_eq!(
+        again.iter().map(|e| e.id).collect::<Vec<_>>(),
+        seen[2..].iter().map(|e| e.id).collect::<Vec<_>>(),
+        "exactly the events after Last-Event-ID"
+    );
+    // The stream continues with new events after the backlog.
+    let late = report(&app, &citizen, POINT_C, "新的积水").await;
+    let next = resumed
+        .next(Duration::from_secs(5))
+        .await
+        .expect("new event");
+    assert_eq!(next.data["case_id"].as_u64(), Some(late));
+    assert_eq!(
+        fresh.next(Duration::from_secs(5)).await.map(|e| e.id),
+        Some(next.id)
+    );
+
+    // ?after= does the same for EventSource polyfills.
+    let mut polyfill = open(
+        &app,
+        &format!("/api/feed?after={}", seen[3].id),
+        Some(&commander),
+        None,
+    )
+    .await;
+    let from_query = polyfill.drain(QUIET).await;
+    assert_eq!(
+        from_query.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![seen[4].id, next.id]
+    );
+}
+
+#[tokio::test]
+async fn bad_feed_requests_are_refused() {
+    let app = app().await;
+    let admin = app.login("admin").await;
+    let dispatcher = app.login("dispatcher").await;
+    let (status, _) = try_open(&app, "/api/feed", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = try_open(&app, "/api/feed?access_token=forged", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _) = try_open(&app, "/api/feed", Some(&admin), None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "administrators read no cases"
+    );
+    let (status, _) = try_open(&app, "/api/feed", Some(&dispatcher), Some("abc")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = try_open(&app, "/api/feed?after=-1", Some(&dispatcher), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // After sign-out the token opens nothing.
+    let out = app
+        .post("/api/auth/logout", Some(&dispatcher), json!({}))
+        .await;
+    assert_eq!(out.status, StatusCode::NO_CONTENT);
+    let (status, _) = try_open(
+        &app,
+        &format!("/api/feed?access_token={dispatcher}"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_feed_is_in_the_openapi_document() {
+    let app = app().await;
+    let doc = app.get("/api/openapi.json", None).await.json();
+    let feed = &doc["paths"]["/api/feed"]["get"];
+    assert!(feed.is_object(), "{}", doc["paths"]);
+    assert!(feed["responses"]["200"]["content"]["text/event-stream"].is_object());
+    assert!(doc["components"]["schemas"]["FeedPayload"].is_object());
+}
