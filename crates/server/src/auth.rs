@@ -110,13 +110,63 @@ fn bearer_token(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
 }
 
+/// Sessions recently read from the store, so that a busy client does not cost a database read per
+/// request. An entry is trusted for `SESSION_CACHE_TTL`; signing out through this server evicts it at
+/// once (another server process sharing the database would notice within the TTL).
+#[derive(Default)]
+pub struct SessionCache {
+    entries: std::sync::RwLock<std::collections::HashMap<String, (Session, std::time::Instant)>>,
+}
+
+/// How long a cached session is trusted before it is read again.
+pub const SESSION_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// Entries kept at most; the cache is emptied when full (it refills from the store).
+const SESSION_CACHE_MAX: usize = 100_000;
+
+impl SessionCache {
+    fn get(&self, token_hash: &str) -> Option<Session> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(token_hash)
+            .filter(|(_, cached_at)| cached_at.elapsed() < SESSION_CACHE_TTL)
+            .map(|(session, _)| session.clone())
+    }
+
+    fn put(&self, session: Session) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= SESSION_CACHE_MAX {
+            entries.clear();
+        }
+        entries.insert(
+            session.token_hash.clone(),
+            (session, std::time::Instant::now()),
+        );
+    }
+
+    pub fn evict(&self, token_hash: &str) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        entries.remove(token_hash);
+    }
+}
+
+async fn session_of(state: &AppState, token_hash: &str) -> Result<Option<Session>, ApiError> {
+    if let Some(session) = state.sessions.get(token_hash) {
+        return Ok(Some(session));
+    }
+    let session = state.store.session(token_hash).await?;
+    if let Some(session) = &session {
+        state.sessions.put(session.clone());
+    }
+    Ok(session)
+}
+
 /// Resolves the bearer token of a request, if it has one.
 async fn resolve(parts: &Parts, state: &AppState) -> Result<Option<Caller>, ApiError> {
     let Some(token) = bearer_token(parts)? else {
         return Ok(None);
     };
     let token_hash = secret_hash(token);
-    let session = state.store.session(&token_hash).await?.ok_or_else(|| {
+    let session = session_of(state, &token_hash).await?.ok_or_else(|| {
         ApiError::unauthorized(
             "this token is not valid (it was never issued, or you signed out); sign in again",
         )
@@ -238,6 +288,7 @@ pub async fn logout(
     caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
     state.store.delete_session(&caller.token_hash).await?;
+    state.sessions.evict(&caller.token_hash);
     Ok(StatusCode::NO_CONTENT)
 }
 

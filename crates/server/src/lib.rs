@@ -95,6 +95,8 @@ pub struct Shared {
     pub classifier: Arc<Classifier>,
     /// Rate limit of public intake, per client address.
     pub public_limiter: KeyedLimiter,
+    /// Sessions recently read, so that a request does not cost a database read.
+    pub sessions: auth::SessionCache,
 }
 
 /// The state handed to handlers: cheap to clone.
@@ -128,6 +130,7 @@ impl AppState {
             config,
             classifier,
             public_limiter,
+            sessions: auth::SessionCache::default(),
         })))
     }
 

@@ -498,9 +498,11 @@ impl Store for SqliteStore {
 
 fn list_cases(connection: &Connection, filter: &CaseFilter) -> Result<Vec<Case>, StoreError> {
     let mut conditions: Vec<String> = Vec::new();
-    let mut values: Vec<String> = Vec::new();
+    // Values are bound with their SQL type: an integer bound as text would defeat the rowid range
+    // and convert every row (a full scan per page).
+    let mut values: Vec<rusqlite::types::Value> = Vec::new();
     let mut push = |condition: &str, value: String| {
-        values.push(value);
+        values.push(rusqlite::types::Value::Text(value));
         conditions.push(condition.replace("?N", &format!("?{}", values.len())));
     };
     if let Some(area) = &filter.area {
@@ -535,17 +537,20 @@ fn list_cases(connection: &Connection, filter: &CaseFilter) -> Result<Vec<Case>,
         }
         let mut any = Vec::new();
         for root in roots {
-            values.push(root.to_string());
+            values.push(rusqlite::types::Value::Text(root.to_string()));
             let low = values.len();
-            values.push(format!("{root}~"));
-            any.push(format!("(cell >= ?{low} AND cell < ?{})", values.len()));
+            values.push(rusqlite::types::Value::Text(format!("{root}~")));
+            // `+cell`: the scope must not steer the plan onto the cell index. A scope is usually
+            // wide (a street, the district), so walking ids in order and skipping the rest beats
+            // reading the whole scope through the index and sorting it for every page.
+            any.push(format!("(+cell >= ?{low} AND +cell < ?{})", values.len()));
         }
         if !any.is_empty() {
             conditions.push(format!("({})", any.join(" OR ")));
         }
     }
     let mut push = |condition: &str, value: String| {
-        values.push(value);
+        values.push(rusqlite::types::Value::Text(value));
         conditions.push(condition.replace("?N", &format!("?{}", values.len())));
     };
     if let Some(department) = &filter.involving_department {
@@ -560,9 +565,6 @@ fn list_cases(connection: &Connection, filter: &CaseFilter) -> Result<Vec<Case>,
             person.to_string(),
         );
     }
-    if let Some(after) = filter.after {
-        push("id > ?N", after.0.to_string());
-    }
     if let Some(text) = &filter.text {
         let escaped = text
             .replace('\\', "\\\\")
@@ -573,6 +575,10 @@ fn list_cases(connection: &Connection, filter: &CaseFilter) -> Result<Vec<Case>,
              OR json_extract(body, '$.description') LIKE ?N ESCAPE '\\')",
             format!("%{escaped}%"),
         );
+    }
+    if let Some(after) = filter.after {
+        values.push(rusqlite::types::Value::Integer(after.0 as i64));
+        conditions.push(format!("id > ?{}", values.len()));
     }
     let limit = filter.limit.unwrap_or(100).min(10_000);
     let where_clause = if conditions.is_empty() {
