@@ -241,7 +241,10 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<ExitCode> {
         bail!("--connections and --reports must be at least 1");
     }
     let temp = tempfile::tempdir()?;
-    let dir = args.dir.clone().unwrap_or_else(|| temp.path().to_path_buf());
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir)?;
     let db = dir.join("bench-api.db");
     let _ = std::fs::remove_file(&db);
@@ -253,7 +256,9 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<ExitCode> {
         .stderr(Stdio::null())
         .status()?;
     anyhow::ensure!(status.success(), "creating the demo database failed");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let address = format!("127.0.0.1:{port}");
     let _server = ServerProcess(
         std::process::Command::new(&exe)
@@ -301,7 +306,14 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<ExitCode> {
         })
     };
     // A short warm-up (connections, caches, the WAL), not counted.
-    load(&address, args.connections, 2_000.min(args.reports), report.clone(), token.clone()).await?;
+    load(
+        &address,
+        args.connections,
+        2_000.min(args.reports),
+        report.clone(),
+        token.clone(),
+    )
+    .await?;
     let run = load(&address, args.connections, args.reports, report, token).await?;
     print_run("POST /api/cases (durable)", &run);
     let list = std::sync::Arc::new(|i: usize| {
@@ -311,7 +323,14 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<ExitCode> {
             None,
         )
     });
-    let list_run = load(&address, args.connections.min(16), args.list_requests, list, reader).await?;
+    let list_run = load(
+        &address,
+        args.connections.min(16),
+        args.list_requests,
+        list,
+        reader,
+    )
+    .await?;
     print_run("GET /api/cases?limit=50", &list_run);
     let rate = run.done as f64 / run.elapsed.as_secs_f64();
     let p99_ms = percentile(&run.latencies, 0.99).as_secs_f64() * 1e3;

@@ -2,7 +2,7 @@
 //! case with its history, workflow commands and merges. Reading goes through `policy`; what a role may
 //! do to a case is decided by the domain core, which the store runs inside its transaction.
 
-use axum::extract::{Multipart, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -31,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/cases/{id}", get(show))
         .route("/api/cases/{id}/commands", post(act))
         .route("/api/cases/{id}/merge", post(merge))
+        .route("/api/cases/{id}/duplicates", get(duplicates))
 }
 
 /// Routes whose bodies carry photos (a larger body limit applies).
@@ -72,7 +73,7 @@ pub async fn report_with_photos(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     caller: Caller,
-    mut multipart: Multipart,
+    crate::error::ApiMultipart(mut multipart): crate::error::ApiMultipart,
 ) -> Result<impl IntoResponse, ApiError> {
     if is_public_channel(&caller) {
         state.check_public_rate(client)?;
@@ -363,6 +364,9 @@ pub async fn act(
         .store
         .act(CaseId(id), query.expected_version, command, &actor, now)
         .await?;
+    if case.state.is_final() {
+        state.duplicates.forget(case.id.0);
+    }
     Ok(ApiJson(case_view(
         &case,
         &actor,
@@ -402,9 +406,51 @@ pub async fn merge(
         .store
         .merge(CaseId(id), CaseId(request.into), &actor, now)
         .await?;
+    state.duplicates.forget(source.id.0);
     let reference = state.store.reference();
     Ok(ApiJson(MergeOutcome {
         source: case_view(&source, &actor, &reference, now),
         target: case_view(&target, &actor, &reference, now),
     }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DuplicateCandidate {
+    pub case: CaseView,
+    /// Text similarity, 0 to 1.
+    pub similarity: f32,
+    pub distance_m: Option<f64>,
+    pub hours_apart: f64,
+}
+
+/// Open cases that may report the same matter as this one (near in space, time and text), best
+/// first, among those the caller may read: the dispatcher's merge suggestions.
+#[utoipa::path(get, path = "/api/cases/{id}/duplicates", tag = "cases", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "case number")),
+    responses((status = 200, body = Vec<DuplicateCandidate>), (status = 404, body = crate::error::Problem)))]
+pub async fn duplicates(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<u64>,
+) -> Result<ApiJson<Vec<DuplicateCandidate>>, ApiError> {
+    let case = load_readable(&state, &caller, id).await?;
+    let actor = caller.actor();
+    let reference = state.store.reference();
+    let now = Utc::now();
+    let mut out = Vec::new();
+    for candidate in state.duplicates.for_case(&case, 10) {
+        let Ok(other) = state.store.case(CaseId(candidate.id)).await else {
+            continue;
+        };
+        if other.state.is_final() || !policy::may_read_case(&actor, &other) {
+            continue;
+        }
+        out.push(DuplicateCandidate {
+            case: case_view(&other, &actor, &reference, now),
+            similarity: candidate.similarity,
+            distance_m: candidate.distance_m,
+            hours_apart: candidate.hours_apart,
+        });
+    }
+    Ok(ApiJson(out))
 }

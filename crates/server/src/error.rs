@@ -3,6 +3,7 @@
 //! logged with their cause and answered without it.
 
 use axum::extract::multipart::MultipartError;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -293,6 +294,29 @@ impl From<PathRejection> for ApiError {
             "a part of the address is wrong: {}",
             rejection.body_text()
         ))
+    }
+}
+
+impl From<MultipartRejection> for ApiError {
+    fn from(rejection: MultipartRejection) -> ApiError {
+        ApiError::unsupported_media(format!(
+            "send a multipart/form-data body with its boundary ({})",
+            rejection.body_text()
+        ))
+    }
+}
+
+/// `Multipart` whose rejections are problem responses.
+pub struct ApiMultipart(pub axum::extract::Multipart);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for ApiMultipart {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Multipart::from_request(request, state)
+            .await
+            .map(ApiMultipart)
+            .map_err(ApiError::from)
     }
 }
 

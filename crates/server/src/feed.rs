@@ -34,6 +34,17 @@ const SESSION_CHECK: Duration = Duration::from_secs(60);
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 /// The JSON of one feed event, in the live feed and in webhook deliveries.
+/// One Server-Sent Event as it arrives on the stream (the SSE fields).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SseMessage {
+    /// The feed position; send it back as `Last-Event-ID` to resume after it.
+    pub id: String,
+    /// The event kind, e.g. `reported`, `dispatched`.
+    pub event: String,
+    /// A `FeedPayload` as JSON.
+    pub data: String,
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FeedPayload {
     /// Position in the district-wide feed; the SSE `id` and the webhook `X-Onegrid-Delivery`.
@@ -94,8 +105,8 @@ pub fn routes() -> Router<AppState> {
     params(FeedQuery,
         ("Last-Event-ID" = Option<u64>, Header, description = "resume after this feed position")),
     responses(
-        (status = 200, content_type = "text/event-stream", body = FeedPayload,
-            description = "a stream of SSE events whose data is FeedPayload"),
+        (status = 200, content_type = "text/event-stream", body = SseMessage,
+            description = "a stream of SSE events: `id` is the feed position, `event` the event kind, `data` a FeedPayload as JSON"),
         (status = 400, body = crate::error::Problem),
         (status = 401, body = crate::error::Problem),
         (status = 403, body = crate::error::Problem)))]

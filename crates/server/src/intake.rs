@@ -8,6 +8,7 @@ use onegrid_core::{
     Actor, AreaCode, CategoryCode, Channel, GeoPoint, NewReport, Reference, Reporter, Role,
 };
 use onegrid_geo::crs::Crs;
+use onegrid_text::duplicates::{signature, Candidate, DuplicateConfig, DuplicateIndex, Signature};
 use onegrid_text::Classifier;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -71,13 +72,158 @@ pub struct Suggestion {
     pub department: Option<String>,
 }
 
+/// An open case that may report the same matter.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DuplicateView {
+    pub id: u64,
+    /// Text similarity, 0 to 1 (docs/text.md, "Duplicates").
+    pub similarity: f32,
+    pub distance_m: Option<f64>,
+    pub hours_apart: f64,
+}
+
 /// What intake did with a report.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IntakeOutcome {
+    /// The new case (after an automatic merge: the duplicate, now merged).
     pub case: CaseView,
     pub suggestion: Option<Suggestion>,
     /// Why the tier was raised above the category's default, if it was.
     pub tier_reason: Option<String>,
+    /// Open cases near in space, time and text, best first, for the dispatcher to consider.
+    pub duplicates: Vec<DuplicateView>,
+    /// The case this report was merged into automatically (similarity at or above the merge threshold).
+    pub merged_into: Option<u64>,
+}
+
+/// The open cases of the recent window with their text signatures, for the duplicate check at intake
+/// (`onegrid_text::duplicates`). Filled from the store at start; intake adds each new case; a case
+/// leaves when it reaches a final state through this server, and every entry when it ages out of the
+/// window.
+pub struct Duplicates {
+    index: std::sync::RwLock<DuplicateIndex>,
+}
+
+/// Who merges automatically: the system, with the command center's rights, named in the history.
+pub fn system_actor() -> Actor {
+    Actor {
+        person: onegrid_core::PersonId::parse("system.auto-merge")
+            .expect("a valid literal account id"),
+        role: Role::Commander,
+        scope: onegrid_core::Scope::default(),
+    }
+}
+
+fn case_text(title: &str, description: &str) -> String {
+    format!("{title}。{description}")
+}
+
+fn point_of(case_point: Option<GeoPoint>) -> Option<(f64, f64)> {
+    case_point.map(|p| (p.lon, p.lat))
+}
+
+impl Duplicates {
+    pub fn new(config: DuplicateConfig) -> Duplicates {
+        Duplicates {
+            index: std::sync::RwLock::new(DuplicateIndex::new(config)),
+        }
+    }
+
+    /// Loads the open cases reported within the window.
+    pub async fn load(
+        store: &dyn onegrid_store::Store,
+        now: DateTime<Utc>,
+    ) -> Result<Duplicates, ApiError> {
+        let duplicates = Duplicates::new(DuplicateConfig::default());
+        let window = chrono::Duration::seconds((duplicates.config().window_hours * 3600.0) as i64);
+        let mut filter = onegrid_store::CaseFilter {
+            reported_from: Some(now - window),
+            limit: Some(10_000),
+            ..Default::default()
+        };
+        loop {
+            let page = store.list_cases(&filter).await?;
+            for case in &page {
+                if !case.state.is_final() {
+                    duplicates.add(case);
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == 10_000 => filter.after = Some(last.id),
+                _ => break,
+            }
+        }
+        Ok(duplicates)
+    }
+
+    pub fn config(&self) -> DuplicateConfig {
+        *self.read().config()
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, DuplicateIndex> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, DuplicateIndex> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn add(&self, case: &onegrid_core::Case) {
+        let signature = signature(&case_text(&case.title, &case.description));
+        self.write().insert(
+            case.id.0,
+            point_of(case.point),
+            Some(case.cell.as_str()),
+            case.reported_at.timestamp(),
+            signature,
+        );
+    }
+
+    pub fn forget(&self, id: u64) {
+        self.write().remove(id);
+    }
+
+    /// Candidates for a report, best first.
+    pub fn candidates(
+        &self,
+        point: Option<(f64, f64)>,
+        cell: &str,
+        at: DateTime<Utc>,
+        signature: &Signature,
+        limit: usize,
+    ) -> Vec<Candidate> {
+        let at = at.timestamp();
+        let mut index = self.write();
+        let window_s = (index.config().window_hours * 3600.0) as i64;
+        index.prune_before(at - window_s);
+        index.candidates(point, Some(cell), at, signature, limit)
+    }
+
+    /// Candidates for an existing case (itself excluded).
+    pub fn for_case(&self, case: &onegrid_core::Case, limit: usize) -> Vec<Candidate> {
+        let signature = signature(&case_text(&case.title, &case.description));
+        self.read()
+            .candidates(
+                point_of(case.point),
+                Some(case.cell.as_str()),
+                case.reported_at.timestamp(),
+                &signature,
+                limit + 1,
+            )
+            .into_iter()
+            .filter(|c| c.id != case.id.0)
+            .take(limit)
+            .collect()
+    }
+}
+
+pub fn duplicate_view(candidate: &Candidate) -> DuplicateView {
+    DuplicateView {
+        id: candidate.id,
+        similarity: candidate.similarity,
+        distance_m: candidate.distance_m,
+        hours_apart: candidate.hours_apart,
+    }
 }
 
 /// The labels of the shipped model whose names differ from onegrid's major categories
@@ -298,12 +444,59 @@ pub async fn report(
     let reporter = reporter_for(caller, channel, &request)?;
     let actor: Actor = caller.actor();
     let (report, suggestion) = prepare(state, request, reporter, channel)?;
+    store_report(state, &actor, report, suggestion, now).await
+}
+
+/// Stores a prepared report, checks it for duplicates among the open cases, merges it into one when
+/// the text is near enough (`DuplicateConfig::merge_at`), and says what happened.
+pub async fn store_report(
+    state: &AppState,
+    actor: &Actor,
+    report: NewReport,
+    suggestion: Option<Suggestion>,
+    now: DateTime<Utc>,
+) -> Result<IntakeOutcome, ApiError> {
     let tier_reason = report.tier_reason.clone();
-    let case = state.store.report(report, &actor, now).await?;
+    let text_signature = signature(&case_text(&report.title, &report.description));
+    let candidates = state.duplicates.candidates(
+        point_of(report.point),
+        report.cell.as_str(),
+        now,
+        &text_signature,
+        5,
+    );
+    let case = state.store.report(report, actor, now).await?;
+    let merge_at = state.duplicates.config().merge_at;
+    let mut merged_into = None;
+    let mut shown = case.clone();
+    let best = candidates
+        .first()
+        .filter(|c| state.config.auto_merge_duplicates && c.similarity >= merge_at);
+    if let Some(best) = best {
+        match state
+            .store
+            .merge(case.id, onegrid_core::CaseId(best.id), &system_actor(), now)
+            .await
+        {
+            Ok((source, _target)) => {
+                merged_into = Some(best.id);
+                shown = source;
+            }
+            // The target may have moved on meanwhile (closed, merged): the report stays a case.
+            Err(error) => {
+                tracing::info!(%error, case = case.id.0, target = best.id, "automatic merge refused")
+            }
+        }
+    }
+    if merged_into.is_none() {
+        state.duplicates.add(&case);
+    }
     let reference = state.store.reference();
     Ok(IntakeOutcome {
-        case: case_view(&case, &actor, &reference, now),
+        case: case_view(&shown, actor, &reference, now),
         suggestion,
         tier_reason,
+        duplicates: candidates.iter().map(duplicate_view).collect(),
+        merged_into,
     })
 }

@@ -61,6 +61,10 @@ pub struct Config {
     pub request_timeout: Duration,
     /// Largest page of a list.
     pub max_page: usize,
+    /// Merge a report into an open case automatically when their texts are near-identical and they
+    /// are near in space and time (`DuplicateConfig::merge_at`); when off, duplicates are only
+    /// proposed.
+    pub auto_merge_duplicates: bool,
     /// Webhook delivery: attempts per event before it is recorded as failed, and the first backoff
     /// (doubled after each failure).
     pub webhook_attempts: u32,
@@ -78,6 +82,7 @@ impl Default for Config {
             public_reports_per_minute: 30,
             request_timeout: Duration::from_secs(30),
             max_page: 500,
+            auto_merge_duplicates: true,
             webhook_attempts: 6,
             webhook_backoff: Duration::from_secs(2),
             webhook_timeout: Duration::from_secs(10),
@@ -97,6 +102,8 @@ pub struct Shared {
     pub public_limiter: KeyedLimiter,
     /// Sessions recently read, so that a request does not cost a database read.
     pub sessions: auth::SessionCache,
+    /// Open cases and their text, for the duplicate check at intake.
+    pub duplicates: intake::Duplicates,
 }
 
 /// The state handed to handlers: cheap to clone.
@@ -122,6 +129,7 @@ impl AppState {
         config: Config,
         classifier: Arc<Classifier>,
     ) -> Result<AppState, ApiError> {
+        let duplicates = intake::Duplicates::load(store.as_ref(), chrono::Utc::now()).await?;
         let per_minute = std::num::NonZeroU32::new(config.public_reports_per_minute.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
         let public_limiter = governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute));
@@ -131,6 +139,7 @@ impl AppState {
             classifier,
             public_limiter,
             sessions: auth::SessionCache::default(),
+            duplicates,
         })))
     }
 

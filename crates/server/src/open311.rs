@@ -1002,23 +1002,23 @@ async fn post_request(
     };
     let (report, _) = intake::prepare(&state, request, reporter, Channel::Open311)
         .map_err(|e| Open311Error::from_api(e, format))?;
-    let case = state
-        .store
-        .report(report, &actor, Utc::now())
+    // The same path as REST from here: duplicate check, storage, automatic merge.
+    let outcome = intake::store_report(&state, &actor, report, None, Utc::now())
         .await
-        .map_err(|e| Open311Error::from_api(e.into(), format))?;
-    tracing::info!(case = case.id.0, key = key.id, "open311 request");
-    let notice = match &case.deadline {
-        Some(deadline) => format!(
-            "已收到，案件编号 {}，将于 {} 前受理",
-            case.id.0,
+        .map_err(|e| Open311Error::from_api(e, format))?;
+    let case_id = outcome.case.id;
+    tracing::info!(case = case_id, key = key.id, "open311 request");
+    let notice = match (&outcome.merged_into, &outcome.case.deadline) {
+        (Some(target), _) => format!("已收到，与案件 {target} 反映的是同一问题，已合并办理"),
+        (None, Some(deadline)) => format!(
+            "已收到，案件编号 {case_id}，将于 {} 前受理",
             local_time(deadline.due_at)
         ),
-        None => format!("已收到，案件编号 {}", case.id.0),
+        (None, None) => format!("已收到，案件编号 {case_id}"),
     };
     let node = request_list(vec![Node::Object(vec![
-        ("service_request_id", Node::text(case.id.0.to_string())),
-        ("token", Node::text(case.id.0.to_string())),
+        ("service_request_id", Node::text(case_id.to_string())),
+        ("token", Node::text(case_id.to_string())),
         ("service_notice", Node::text(notice)),
         ("account_id", Node::Null),
     ])]);

@@ -26,6 +26,79 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every operation may answer with a problem document: the common error statuses are added to each
+/// operation (and documented errors are given the `application/problem+json` type they really have),
+/// so clients and schema checkers know every answer they can get.
+struct ProblemResponses;
+
+/// Error statuses any endpoint may give, with what they mean.
+const COMMON_ERRORS: [(&str, &str); 12] = [
+    ("400", "malformed request: bad JSON or query parameter"),
+    (
+        "401",
+        "sign-in required: no token, or a forged, expired or signed-out one",
+    ),
+    ("403", "the account's role or scope does not allow it"),
+    ("404", "no such thing, or not visible to this account"),
+    ("405", "method not allowed on this path"),
+    ("408", "the request took too long"),
+    (
+        "409",
+        "the case's state does not allow it, or it changed meanwhile",
+    ),
+    ("413", "the body is too large"),
+    ("415", "wrong content type"),
+    ("422", "a field is invalid"),
+    ("429", "too many requests"),
+    ("503", "temporarily unavailable"),
+];
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = || {
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build()
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let responses = &mut operation.responses.responses;
+                for (status, description) in COMMON_ERRORS {
+                    match responses.get_mut(status) {
+                        Some(utoipa::openapi::RefOr::T(response)) => {
+                            if let Some(content) = response.content.shift_remove("application/json")
+                            {
+                                response
+                                    .content
+                                    .insert("application/problem+json".to_string(), content);
+                            }
+                        }
+                        Some(utoipa::openapi::RefOr::Ref(_)) => {}
+                        None => {
+                            responses.insert(
+                                status.to_string(),
+                                ResponseBuilder::new()
+                                    .description(description)
+                                    .content("application/problem+json", problem())
+                                    .build()
+                                    .into(),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -36,13 +109,13 @@ impl Modify for BearerAuth {
         crate::auth::login, crate::auth::logout, crate::auth::register, crate::auth::me,
         crate::auth::set_password,
         crate::cases::report, crate::cases::report_with_photos, crate::cases::list, crate::cases::show,
-        crate::cases::act, crate::cases::merge,
+        crate::cases::act, crate::cases::merge, crate::cases::duplicates,
         crate::photos::upload, crate::photos::download,
         crate::directory::areas, crate::directory::grid_layer, crate::directory::categories,
         crate::directory::departments, crate::directory::people, crate::directory::put_person,
         crate::directory::kpis,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "cases", description = "案件: report, list, show, act, merge"),
         (name = "accounts", description = "账号: sign-in, sign-out, registration, people"),
@@ -58,6 +131,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::feed::openapi());
     doc.merge(crate::webhooks::openapi());
+    // The merged parts get the common error answers too.
+    ProblemResponses.modify(&mut doc);
     doc
 }
 

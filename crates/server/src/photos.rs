@@ -125,7 +125,7 @@ pub struct StoredPhotos {
 pub async fn upload(
     State(state): State<AppState>,
     _caller: Caller,
-    mut multipart: Multipart,
+    crate::error::ApiMultipart(mut multipart): crate::error::ApiMultipart,
 ) -> Result<impl IntoResponse, ApiError> {
     let photos = read_photo_parts(&state, &mut multipart, |name, _| {
         Err(ApiError::invalid(format!(

@@ -289,8 +289,9 @@ async fn last_event_id_resumes_exactly_after() {
     let commander = app.login("commander").await;
     let mut first = open(&app, "/api/feed", Some(&commander), None).await;
     let mut ids = Vec::new();
-    for n in 0..5 {
-        ids.push(report(&app, &citizen, POINT_A, &format!("第{n}处路面破损")).await);
+    // Five different matters: near-identical reports at one place would be merged (more events).
+    for title in ["路面破损", "路灯不亮", "井盖丢失", "违章停车", "噪音扰民"] {
+        ids.push(report(&app, &citizen, POINT_A, title).await);
     }
     let seen = first.drain(QUIET).await;
     assert_eq!(seen.len(), 5);

@@ -564,7 +564,8 @@ async fn request_queries_filter_and_refuse_bad_parameters() {
         .to_string();
     // A case reported over REST is a service request too (Open311 lists the district's cases).
     let citizen = app.login("citizen").await;
-    let rest = app.report_at(&citizen, POINT_A, "路边垃圾").await;
+    // A different matter from the Open311 reports at the same place, so it is not merged into them.
+    let rest = app.report_at(&citizen, POINT_A, "路灯不亮").await;
     // The dispatcher rejects one: it is closed now, with the reason as its notes.
     let dispatcher = app.login("dispatcher").await;
     let rejected = app
@@ -704,7 +705,8 @@ async fn tokens_name_open311_requests() {
         "<service_requests><request><service_request_id>{id}</service_request_id><token>{token}</token></request></service_requests>"
     )));
     let citizen = app.login("citizen").await;
-    let rest = app.report_at(&citizen, POINT_A, "路边垃圾").await;
+    // A different matter from the Open311 reports at the same place, so it is not merged into them.
+    let rest = app.report_at(&citizen, POINT_A, "路灯不亮").await;
     let not_open311 = app
         .get(&format!("/open311/v2/tokens/{rest}.json"), None)
         .await;

@@ -315,3 +315,232 @@ async fn openapi_document_and_page() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.text.contains("/api/cases/{id}/commands"));
 }
+
+#[tokio::test]
+async fn duplicates_are_proposed_and_near_identical_reports_merged() {
+    let app = app_with(onegrid_server::Config::default()).await;
+    let citizen = app.login("citizen").await;
+    let citizen2 = app.login("citizen2").await;
+    let report = |title: &str, description: &str, point: (f64, f64)| {
+        json!({
+            "title": title,
+            "description": description,
+            "category": "S0101",
+            "location": {"lon": point.0, "lat": point.1},
+        })
+    };
+    let first = app
+        .post(
+            "/api/cases",
+            Some(&citizen),
+            report(
+                "幸福里小区3号楼门口垃圾堆积",
+                "垃圾已经堆了三天，气味很大，希望尽快清运",
+                POINT_A,
+            ),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    let first_id = first.json()["case"]["id"].as_u64().expect("id");
+
+    // The same matter, a few metres away, reported by someone else: merged, every reporter kept.
+    let near = (POINT_A.0 + 0.0001, POINT_A.1);
+    let same = app
+        .post(
+            "/api/cases",
+            Some(&citizen2),
+            report(
+                "幸福里小区3号楼门口垃圾堆积",
+                "垃圾堆了三天了，气味很大，请尽快清运",
+                near,
+            ),
+        )
+        .await;
+    assert_eq!(same.status, StatusCode::CREATED, "{}", same.text);
+    let same = same.json();
+    assert_eq!(same["merged_into"].as_u64(), Some(first_id), "{same}");
+    assert_eq!(same["case"]["state"], "merged");
+    let dispatcher = app.login("dispatcher").await;
+    let target = app
+        .get(&format!("/api/cases/{first_id}"), Some(&dispatcher))
+        .await
+        .json();
+    assert_eq!(
+        target["case"]["reporters"].as_array().map(Vec::len),
+        Some(2)
+    );
+
+    // The same words far away (another street): not a duplicate.
+    let far = app
+        .post(
+            "/api/cases",
+            Some(&citizen2),
+            report(
+                "幸福里小区3号楼门口垃圾堆积",
+                "垃圾已经堆了三天，气味很大，希望尽快清运",
+                POINT_C,
+            ),
+        )
+        .await
+        .json();
+    assert!(far["merged_into"].is_null(), "{far}");
+    assert!(
+        far["duplicates"].as_array().is_some_and(Vec::is_empty),
+        "{far}"
+    );
+
+    // Something else at the same place: neither merged nor proposed.
+    let other = app
+        .post(
+            "/api/cases",
+            Some(&citizen2),
+            report("路灯不亮", "小区南门路灯坏了一个星期", POINT_A),
+        )
+        .await
+        .json();
+    assert!(other["merged_into"].is_null());
+    let other_id = other["case"]["id"].as_u64().expect("id");
+    let suggestions = app
+        .get(
+            &format!("/api/cases/{other_id}/duplicates"),
+            Some(&dispatcher),
+        )
+        .await;
+    assert_eq!(suggestions.status, StatusCode::OK, "{}", suggestions.text);
+    assert!(
+        !suggestions.text.contains(&format!("\"id\":{first_id},")),
+        "{}",
+        suggestions.text
+    );
+}
+
+#[tokio::test]
+async fn injection_in_text_fields_is_stored_as_text_and_changes_nothing_else() {
+    let app = app().await;
+    let citizen = app.login("citizen").await;
+    let nasty = [
+        "'; DROP TABLE cases; --",
+        "<script>alert('x')</script>",
+        "\" OR 1=1 --",
+        "%_\\",
+    ];
+    for text in nasty {
+        let answer = app
+            .post(
+                "/api/cases",
+                Some(&citizen),
+                json!({"title": text, "description": text, "address": text, "category": "S0101",
+                       "location": {"lon": POINT_A.0, "lat": POINT_A.1}}),
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            StatusCode::CREATED,
+            "{text}: {}",
+            answer.text
+        );
+        assert_eq!(answer.json()["case"]["title"], text, "stored verbatim");
+        let list = app
+            .get(
+                &format!("/api/cases?text={}", urlencode(text)),
+                Some(&citizen),
+            )
+            .await;
+        assert_eq!(list.status, StatusCode::OK, "{text}: {}", list.text);
+        let titles: Vec<String> = list.json()["items"]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|c| c["title"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(
+            titles,
+            vec![text.to_string()],
+            "the text filter matches it literally"
+        );
+    }
+    assert_eq!(
+        app.store.count_cases().await.expect("count"),
+        nasty.len() as u64
+    );
+    let bad_query = app.get("/api/cases?limit=abc", Some(&citizen)).await;
+    assert_eq!(bad_query.status, StatusCode::BAD_REQUEST);
+    let unknown = app.get("/api/cases?drop=1", Some(&citizen)).await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::BAD_REQUEST,
+        "unknown parameters are refused"
+    );
+    let big_page = app.get("/api/cases?limit=100000", Some(&citizen)).await;
+    assert_eq!(big_page.status, StatusCode::BAD_REQUEST);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn photos_are_checked_by_their_bytes() {
+    let app = app().await;
+    let citizen = app.login("citizen").await;
+    let boundary = "XBOUNDARY";
+    let png: &[u8] = &[
+        0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R', 0, 0,
+        0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0,
+    ];
+    let body = |name: &str, bytes: &[u8]| {
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"report\"\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(json!({"title": "井盖丢失", "category": "S0101", "location": {"lon": POINT_A.0, "lat": POINT_A.1}}).to_string().as_bytes());
+        body.extend_from_slice(format!("\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"{name}\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        body
+    };
+    let send = |bytes: Vec<u8>| {
+        axum::http::Request::post("/api/cases/upload")
+            .header("authorization", format!("Bearer {citizen}"))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(axum::body::Body::from(bytes))
+            .expect("request")
+    };
+    let fake = app
+        .request(send(body("photo.png", b"this is not an image at all")))
+        .await;
+    assert_eq!(
+        fake.status,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "{}",
+        fake.text
+    );
+    assert_eq!(app.store.count_cases().await.expect("count"), 0);
+    let real = app.request(send(body("photo.png", png))).await;
+    assert_eq!(real.status, StatusCode::CREATED, "{}", real.text);
+    let photo = real.json()["case"]["photos"][0]
+        .as_str()
+        .expect("photo id")
+        .to_string();
+    let fetched = app
+        .get(&format!("/api/photos/{photo}"), Some(&citizen))
+        .await;
+    assert_eq!(fetched.status, StatusCode::OK);
+    assert_eq!(fetched.content_type, "image/png");
+    assert_eq!(
+        app.get(&format!("/api/photos/{photo}"), None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

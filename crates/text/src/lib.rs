@@ -8,6 +8,7 @@
 pub mod classifier;
 pub mod corrections;
 pub mod data;
+pub mod duplicates;
 pub mod error;
 pub mod features;
 pub mod metrics;
@@ -17,6 +18,9 @@ pub mod severity;
 pub mod train;
 
 pub use classifier::{Classifier, Prediction, Scored};
+pub use duplicates::{
+    signature, similarity, Candidate, DuplicateConfig, DuplicateIndex, Signature,
+};
 pub use error::TextError;
 pub use features::FeatureConfig;
 pub use metrics::{evaluate, Evaluation, LabelScore};
