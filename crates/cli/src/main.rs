@@ -111,7 +111,10 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                // The server logs one line per request (`tower_http`) and its own events at info.
+                .unwrap_or_else(|_| {
+                    tracing_subscriber::EnvFilter::new("warn,onegrid_server=info,tower_http=info")
+                }),
         )
         .with_writer(std::io::stderr)
         .init();

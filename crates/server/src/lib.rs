@@ -211,7 +211,24 @@ pub fn router(state: AppState) -> Router {
         // The live feed stays open for as long as the client listens: no request timeout.
         .merge(feed::routes())
         .fallback(not_found)
-        .layer(TraceLayer::new_for_http())
+        // One structured log line per request: method, path (never the query, which may carry an
+        // `access_token`), status and latency.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
         .with_state(state)
 }
 
