@@ -35,6 +35,13 @@ pub struct ApiBenchArgs {
     dir: Option<PathBuf>,
 }
 
+/// A request built before the timed run, so that the load generator spends its time sending.
+struct Prepared {
+    method: hyper::Method,
+    path: hyper::Uri,
+    body: Bytes,
+}
+
 struct Client {
     sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
     host: String,
@@ -55,6 +62,27 @@ impl Client {
             sender,
             host: address.to_string(),
         })
+    }
+
+    async fn send_prepared(
+        &mut self,
+        request: &Prepared,
+        authorization: &hyper::header::HeaderValue,
+    ) -> anyhow::Result<(u16, Bytes)> {
+        let mut builder = Request::builder()
+            .method(request.method.clone())
+            .uri(request.path.clone())
+            .header("host", &self.host)
+            .header("authorization", authorization.clone());
+        if !request.body.is_empty() {
+            builder = builder.header("content-type", "application/json");
+        }
+        let request = builder.body(Full::new(request.body.clone()))?;
+        self.sender.ready().await?;
+        let response = self.sender.send_request(request).await?;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        Ok((status, bytes))
     }
 
     async fn send(
@@ -147,30 +175,33 @@ struct Run {
 async fn load(
     address: &str,
     connections: usize,
-    total: usize,
-    make: std::sync::Arc<dyn Fn(usize) -> (String, String, Option<String>) + Send + Sync>,
-    token: String,
+    requests: std::sync::Arc<Vec<Prepared>>,
+    token: &str,
 ) -> anyhow::Result<Run> {
+    let authorization = hyper::header::HeaderValue::from_str(&format!("Bearer {token}"))?;
+    let total = requests.len();
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        clients.push(Client::connect(address).await?);
+    }
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let mut client = Client::connect(address).await?;
+    for mut client in clients {
         let next = next.clone();
-        let make = make.clone();
-        let token = token.clone();
+        let requests = requests.clone();
+        let authorization = authorization.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut failures = 0usize;
             let mut first_failure = None;
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= total {
+                let Some(request) = requests.get(i) else {
                     break;
-                }
-                let (method, path, body) = make(i);
+                };
                 let sent = Instant::now();
-                match client.send(&method, &path, Some(&token), body).await {
+                match client.send_prepared(request, &authorization).await {
                     Ok((status, _)) if (200..300).contains(&status) => {
                         latencies.push(sent.elapsed())
                     }
@@ -192,7 +223,7 @@ async fn load(
     let mut run = Run {
         done: 0,
         elapsed: Duration::ZERO,
-        latencies: Vec::new(),
+        latencies: Vec::with_capacity(total),
         failures: 0,
         first_failure: None,
     };
@@ -281,54 +312,72 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<ExitCode> {
     let token = login(&mut client, "integrator").await?;
     let reader = login(&mut client, "commander").await?;
     println!(
-        "onegrid bench api: {} reports over {} connections to a release server on {address} ({} cells, {} real message subjects)",
+        "onegrid bench api: {} reports over {} connections to a {} server on {address} ({} cells, {} real message subjects)",
         args.reports,
         args.connections,
+        if cfg!(debug_assertions) {
+            "debug-build (figures not meaningful)"
+        } else {
+            "release-build"
+        },
         points.len(),
         titles.len()
     );
-    let report = {
-        let points = points.clone();
-        let titles = titles.clone();
-        std::sync::Arc::new(move |i: usize| {
-            let (lon, lat) = points[(i * 7919) % points.len()];
-            let title = &titles[(i * 104_729) % titles.len()];
-            let body = json!({
-                "title": title,
-                "description": "",
-                "channel": "hotline_12345",
-                "location": {"lon": lon, "lat": lat},
-                "reporter_name": "市民",
-                "reporter_phone": "13800000000",
-            })
-            .to_string();
-            ("POST".to_string(), "/api/cases".to_string(), Some(body))
+    let report = |i: usize| -> anyhow::Result<Prepared> {
+        let (lon, lat) = points[(i * 7919) % points.len()];
+        let title = &titles[(i * 104_729) % titles.len()];
+        let body = json!({
+            "title": title,
+            "description": "",
+            "channel": "hotline_12345",
+            "location": {"lon": lon, "lat": lat},
+            "reporter_name": "市民",
+            "reporter_phone": "13800000000",
+        })
+        .to_string();
+        Ok(Prepared {
+            method: hyper::Method::POST,
+            path: hyper::Uri::from_static("/api/cases"),
+            body: Bytes::from(body),
         })
     };
     // A short warm-up (connections, caches, the WAL), not counted.
+    let warm_up = 2_000.min(args.reports);
+    let warm_up: Vec<Prepared> = (args.reports..args.reports + warm_up)
+        .map(report)
+        .collect::<anyhow::Result<_>>()?;
     load(
         &address,
         args.connections,
-        2_000.min(args.reports),
-        report.clone(),
-        token.clone(),
+        std::sync::Arc::new(warm_up),
+        &token,
     )
     .await?;
-    let run = load(&address, args.connections, args.reports, report, token).await?;
+    let reports: Vec<Prepared> = (0..args.reports)
+        .map(report)
+        .collect::<anyhow::Result<_>>()?;
+    let run = load(
+        &address,
+        args.connections,
+        std::sync::Arc::new(reports),
+        &token,
+    )
+    .await?;
     print_run("POST /api/cases (durable)", &run);
-    let list = std::sync::Arc::new(|i: usize| {
-        (
-            "GET".to_string(),
-            format!("/api/cases?limit=50&after={}", (i * 31) % 50_000),
-            None,
-        )
-    });
+    let pages: Vec<Prepared> = (0..args.list_requests)
+        .map(|i| {
+            Ok(Prepared {
+                method: hyper::Method::GET,
+                path: format!("/api/cases?limit=50&after={}", (i * 31) % 50_000).parse()?,
+                body: Bytes::new(),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
     let list_run = load(
         &address,
         args.connections.min(16),
-        args.list_requests,
-        list,
-        reader,
+        std::sync::Arc::new(pages),
+        &reader,
     )
     .await?;
     print_run("GET /api/cases?limit=50", &list_run);

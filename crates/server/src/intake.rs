@@ -169,7 +169,11 @@ impl Duplicates {
     }
 
     pub fn add(&self, case: &onegrid_core::Case) {
-        let signature = signature(&case_text(&case.title, &case.description));
+        self.add_signed(case, signature(&case_text(&case.title, &case.description)));
+    }
+
+    /// As `add`, with the signature intake already computed for the candidates.
+    pub fn add_signed(&self, case: &onegrid_core::Case, signature: Signature) {
         self.write().insert(
             case.id.0,
             point_of(case.point),
@@ -489,7 +493,7 @@ pub async fn store_report(
         }
     }
     if merged_into.is_none() {
-        state.duplicates.add(&case);
+        state.duplicates.add_signed(&case, text_signature);
     }
     let reference = state.store.reference();
     Ok(IntakeOutcome {
