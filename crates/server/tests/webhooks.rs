@@ -114,25 +114,8 @@ async fn subscribe(app: &TestApp, token: &str, url: &str, secret: Option<&str>) 
 }
 
 async fn report(app: &TestApp, token: &str, point: (f64, f64), title: &str) -> u64 {
-    let answer = app
-        .post(
-            "/api/cases",
-            Some(token),
-            json!({
-                "title": title,
-                "description": format!("{title}，请尽快处理"),
-                "category": "S0101",
-                "location": {"lon": point.0, "lat": point.1},
-            }),
-        )
-        .await;
-    assert_eq!(
-        answer.status,
-        StatusCode::CREATED,
-        "report: {}",
-        answer.text
-    );
-    answer.json()["case"]["id"].as_u64().expect("id")
+    app.report_with(token, point, title, &format!("{title}，请尽快处理"))
+        .await
 }
 
 async fn deliveries(app: &TestApp, token: &str, id: u64) -> Vec<Value> {

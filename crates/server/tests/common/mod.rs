@@ -268,13 +268,25 @@ impl TestApp {
 
     /// Reports a case as `token`'s account at `point`; returns the case id.
     pub async fn report_at(&self, token: &str, point: (f64, f64), title: &str) -> u64 {
+        self.report_with(token, point, title, "门口堆了很多生活垃圾，没人清理")
+            .await
+    }
+
+    /// Reports a case with its own description; returns the case id.
+    pub async fn report_with(
+        &self,
+        token: &str,
+        point: (f64, f64),
+        title: &str,
+        description: &str,
+    ) -> u64 {
         let answer = self
             .post(
                 "/api/cases",
                 Some(token),
                 serde_json::json!({
                     "title": title,
-                    "description": "门口堆了很多生活垃圾，没人清理",
+                    "description": description,
                     "category": "S0101",
                     "location": {"lon": point.0, "lat": point.1},
                 }),
