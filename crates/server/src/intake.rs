@@ -174,7 +174,11 @@ impl Duplicates {
 
     /// As `add`, with the signature intake already computed for the candidates.
     pub fn add_signed(&self, case: &onegrid_core::Case, signature: Signature) {
-        self.write().insert(
+        let mut index = self.write();
+        // Entries older than the window can never be candidates again: drop them as new ones come.
+        let window_s = (index.config().window_hours * 3600.0) as i64;
+        index.prune_before(case.reported_at.timestamp() - window_s);
+        index.insert(
             case.id.0,
             point_of(case.point),
             Some(case.cell.as_str()),
@@ -187,7 +191,8 @@ impl Duplicates {
         self.write().remove(id);
     }
 
-    /// Candidates for a report, best first.
+    /// Candidates for a report, best first. A read lock only: the index's own window check keeps
+    /// old entries out, and pruning happens on the write path (`add_signed`).
     pub fn candidates(
         &self,
         point: Option<(f64, f64)>,
@@ -196,11 +201,8 @@ impl Duplicates {
         signature: &Signature,
         limit: usize,
     ) -> Vec<Candidate> {
-        let at = at.timestamp();
-        let mut index = self.write();
-        let window_s = (index.config().window_hours * 3600.0) as i64;
-        index.prune_before(at - window_s);
-        index.candidates(point, Some(cell), at, signature, limit)
+        self.read()
+            .candidates(point, Some(cell), at.timestamp(), signature, limit)
     }
 
     /// Candidates for an existing case (itself excluded).
@@ -439,7 +441,7 @@ pub async fn report(
     };
     for photo in &request.photos {
         let valid = photo.len() == 64 && photo.bytes().all(|b| b.is_ascii_hexdigit());
-        if !valid || state.store.photo(photo).await?.is_none() {
+        if !valid || !state.store.photo_exists(photo).await? {
             return Err(ApiError::invalid(format!(
                 "photos: {photo:?} is not the id of an uploaded photo; upload it with POST /api/photos first"
             )));

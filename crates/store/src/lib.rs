@@ -259,6 +259,9 @@ pub trait Store: Send + Sync {
 
     async fn photo(&self, hash: &str) -> Result<Option<Photo>, StoreError>;
 
+    /// Whether a photo is stored (without reading its bytes).
+    async fn photo_exists(&self, hash: &str) -> Result<bool, StoreError>;
+
     /// Events after feed position `after`, oldest first, at most `limit`.
     async fn feed(&self, after: u64, limit: usize) -> Result<Vec<FeedEvent>, StoreError>;
 

@@ -210,6 +210,17 @@ pub fn photo(connection: &Connection, hash: &str) -> Result<Option<Photo>, Store
         .optional()?)
 }
 
+pub fn photo_exists(connection: &Connection, hash: &str) -> Result<bool, StoreError> {
+    Ok(connection
+        .query_row(
+            "SELECT 1 FROM photos WHERE hash = ?1",
+            params![hash],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
 pub fn feed(
     connection: &Connection,
     after: u64,

@@ -449,6 +449,11 @@ impl Store for SqliteStore {
         self.read(move |c| access::photo(c, &hash)).await
     }
 
+    async fn photo_exists(&self, hash: &str) -> Result<bool, StoreError> {
+        let hash = hash.to_string();
+        self.read(move |c| access::photo_exists(c, &hash)).await
+    }
+
     async fn feed(&self, after: u64, limit: usize) -> Result<Vec<FeedEvent>, StoreError> {
         self.read(move |c| access::feed(c, after, limit)).await
     }
