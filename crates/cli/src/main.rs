@@ -28,6 +28,34 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use onegrid_store::{SqliteStore, Store};
 
+/// Settings of the web UI.
+#[derive(clap::Args)]
+struct WebArgs {
+    /// Base map tiles for the web UI: an XYZ URL template such as
+    /// `https://tiles.example.gov.cn/{z}/{x}/{y}.png` (the district's own tile service). Without
+    /// it, the grid itself is the map.
+    #[arg(long, env = "ONEGRID_TILE_URL")]
+    tile_url: Option<String>,
+    /// Attribution shown under the base map.
+    #[arg(long, env = "ONEGRID_TILE_ATTRIBUTION")]
+    tile_attribution: Option<String>,
+}
+
+impl WebArgs {
+    fn config(self) -> anyhow::Result<onegrid_server::Config> {
+        if let Some(url) = &self.tile_url {
+            if !(url.contains("{z}") && url.contains("{x}") && url.contains("{y}")) {
+                anyhow::bail!("--tile-url {url:?} needs the {{z}}, {{x}} and {{y}} placeholders of an XYZ tile URL");
+            }
+        }
+        Ok(onegrid_server::Config {
+            tile_url: self.tile_url,
+            tile_attribution: self.tile_attribution,
+            ..onegrid_server::Config::default()
+        })
+    }
+}
+
 #[derive(Parser)]
 #[command(
     name = "onegrid",
@@ -52,13 +80,17 @@ enum Commands {
         /// Create the database and exit without serving.
         #[arg(long)]
         create_only: bool,
+        #[command(flatten)]
+        web: WebArgs,
     },
-    /// Serve a database over HTTP.
+    /// Serve a database over HTTP (the API and the web UI).
     Serve {
         #[arg(long)]
         db: PathBuf,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        #[command(flatten)]
+        web: WebArgs,
     },
     /// Report, show, list and act on cases from the terminal.
     Case {
@@ -186,7 +218,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             db,
             listen,
             create_only,
+            web,
         } => {
+            let config = web.config()?;
             let store = open_store(&db)?;
             if store.count_cases().await? == 0 && store.reference().areas.is_empty() {
                 demo::create(store.as_ref(), chrono::Utc::now()).await?;
@@ -198,9 +232,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if create_only {
                 return Ok(ExitCode::SUCCESS);
             }
-            serve(store, &listen).await
+            serve(store, &listen, config).await
         }
-        Commands::Serve { db, listen } => serve(open_existing(&db)?, &listen).await,
+        Commands::Serve { db, listen, web } => {
+            let config = web.config()?;
+            serve(open_existing(&db)?, &listen, config).await
+        }
         Commands::Case { command } => case_cmd::run(command).await,
         Commands::Verify { db } => verify(&db).await,
         Commands::Kpi { db, by, days, json } => kpi(&db, &by, days, json).await,
@@ -212,7 +249,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve(store: Arc<dyn Store>, listen: &str) -> anyhow::Result<ExitCode> {
+async fn serve(
+    store: Arc<dyn Store>,
+    listen: &str,
+    config: onegrid_server::Config,
+) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -224,7 +265,7 @@ async fn serve(store: Arc<dyn Store>, listen: &str) -> anyhow::Result<ExitCode> 
             std::future::pending::<()>().await;
         }
     };
-    let state = onegrid_server::AppState::new(store, onegrid_server::Config::default()).await?;
+    let state = onegrid_server::AppState::new(store, config).await?;
     onegrid_server::serve(listener, state, shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }

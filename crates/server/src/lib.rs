@@ -14,6 +14,7 @@
 //! - `feed.rs`: Server-Sent Events of case events, resumable with `Last-Event-ID`.
 //! - `webhooks.rs`: subscriptions, signed deliveries with retries.
 //! - `openapi.rs`: the OpenAPI document and the readable API page.
+//! - `ui.rs`: the web UI, embedded from `ui/` (pages, scripts, vendored Leaflet and ECharts).
 
 pub mod auth;
 pub mod cases;
@@ -25,6 +26,7 @@ pub mod open311;
 pub mod openapi;
 pub mod photos;
 pub mod policy;
+pub mod ui;
 pub mod webhooks;
 
 use std::future::Future;
@@ -70,6 +72,10 @@ pub struct Config {
     pub webhook_attempts: u32,
     pub webhook_backoff: Duration,
     pub webhook_timeout: Duration,
+    /// The web UI's base map: an XYZ tile URL template (a district's own tile service), or `None`
+    /// to draw the grid alone.
+    pub tile_url: Option<String>,
+    pub tile_attribution: Option<String>,
 }
 
 impl Default for Config {
@@ -86,6 +92,8 @@ impl Default for Config {
             webhook_attempts: 6,
             webhook_backoff: Duration::from_secs(2),
             webhook_timeout: Duration::from_secs(10),
+            tile_url: None,
+            tile_attribution: None,
         }
     }
 }
@@ -198,6 +206,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::routes())
         .merge(open311::routes())
         .merge(openapi::routes())
+        .merge(ui::routes())
         .layer(DefaultBodyLimit::max(body_limit))
         // Photos come in multipart bodies; only these routes take them.
         .merge(photos::routes().layer(DefaultBodyLimit::max(photo_limit)))
