@@ -1,4 +1,4 @@
-//! Reference endpoints: areas and their grid outlines, categories, departments, people, KPIs.
+//! Reference endpoints: areas and their grid outlines, categories, departments, people.
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -7,7 +7,6 @@ use axum::routing::get;
 use axum::Router;
 use chrono::Utc;
 use onegrid_core::area::AreaLevel;
-use onegrid_core::kpi::{compute, KpiGrouping, KpiRow};
 use onegrid_core::{AreaCode, Person, PersonId, Role, Scope};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -24,7 +23,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/categories", get(categories))
         .route("/api/departments", get(departments))
         .route("/api/people", get(people).post(put_person))
-        .route("/api/kpis", get(kpis))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -292,88 +290,4 @@ pub async fn put_person(
         state.store.set_password(&id, hash, Utc::now()).await?;
     }
     Ok(ApiJson(person_view(&person, Some(&caller.person))))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct KpiQuery {
-    /// district, street, community, cell or department (default street).
-    pub by: Option<String>,
-    /// The window: cases reported in the last N days (default 30, at most 3660).
-    pub days: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KpiRowView {
-    pub key: String,
-    pub name: Option<String>,
-    #[schema(value_type = Object)]
-    pub figures: KpiRow,
-}
-
-/// KPIs (docs/kpis.md gives every formula), computed from the case histories of the window, for the
-/// command center and supervisors (everything in their area), dispatchers (their areas) and
-/// department handlers (their department).
-#[utoipa::path(get, path = "/api/kpis", tag = "kpis", security(("bearer" = [])), params(KpiQuery),
-    responses((status = 200, body = Vec<KpiRowView>), (status = 403, body = crate::error::Problem)))]
-pub async fn kpis(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiQuery(query): ApiQuery<KpiQuery>,
-) -> Result<ApiJson<Vec<KpiRowView>>, ApiError> {
-    require_role(
-        &caller,
-        &[
-            Role::Commander,
-            Role::Supervisor,
-            Role::Dispatcher,
-            Role::DepartmentHandler,
-        ],
-        "read KPIs",
-    )?;
-    let by = query.by.as_deref().unwrap_or("street");
-    let grouping = KpiGrouping::parse(by).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "by: {by:?} is not one of: district, street, community, cell, department"
-        ))
-    })?;
-    let days = query.days.unwrap_or(30);
-    if !(1..=3660).contains(&days) {
-        return Err(ApiError::bad_request("days: give 1 to 3660 days"));
-    }
-    let to = Utc::now();
-    let from = to - chrono::Duration::days(days);
-    let histories = state.store.histories(from, to).await?;
-    let reference = state.store.reference();
-    let actor = caller.actor();
-    // Only the cases the caller may read count towards their figures.
-    let visible: Vec<&[onegrid_core::Event]> = histories
-        .iter()
-        .filter(|events| {
-            events
-                .first()
-                .and_then(|first| onegrid_core::history::replay(first.case_id, events).ok())
-                .is_some_and(|case| crate::policy::may_read_case(&actor, &case))
-        })
-        .map(Vec::as_slice)
-        .collect();
-    let rows = compute(&reference.calendar, visible, grouping, from, to)
-        .map_err(|e| ApiError::from(onegrid_core::WorkflowError::from(e)))?;
-    Ok(ApiJson(
-        rows.into_iter()
-            .map(|row| KpiRowView {
-                name: match grouping {
-                    KpiGrouping::Department => onegrid_core::DepartmentCode::parse(&row.key)
-                        .ok()
-                        .and_then(|c| reference.departments.get(&c).map(|d| d.name.clone())),
-                    _ => AreaCode::parse(&row.key)
-                        .ok()
-                        .and_then(|c| reference.areas.get(&c).map(|a| a.name.clone())),
-                },
-                key: row.key.clone(),
-                figures: row,
-            })
-            .collect(),
-    ))
 }

@@ -9,7 +9,8 @@
 //! - `intake.rs`: the intake path of a report: locate, classify, severity, duplicates, store.
 //! - `cases.rs`: case endpoints (report, list, show, commands, merge).
 //! - `photos.rs`: photo upload with type sniffing and size caps, and download.
-//! - `directory.rs`: areas, grid layers, categories, departments, people, KPIs.
+//! - `directory.rs`: areas, grid layers, categories, departments, people.
+//! - `kpis.rs`: KPIs (考核统计): the table, its trend, and their Excel export.
 //! - `open311.rs`: Open311 GeoReport v2 (JSON and XML) and API keys.
 //! - `feed.rs`: Server-Sent Events of case events, resumable with `Last-Event-ID`.
 //! - `webhooks.rs`: subscriptions, signed deliveries with retries.
@@ -22,6 +23,7 @@ pub mod directory;
 pub mod error;
 pub mod feed;
 pub mod intake;
+pub mod kpis;
 pub mod open311;
 pub mod openapi;
 pub mod photos;
@@ -203,6 +205,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/people/{id}/password", put(auth::set_password))
         .merge(cases::routes())
         .merge(directory::routes())
+        .merge(kpis::routes())
         .merge(webhooks::routes())
         .merge(open311::routes())
         .merge(openapi::routes())

@@ -113,7 +113,7 @@ impl Modify for ProblemResponses {
         crate::photos::upload, crate::photos::download,
         crate::directory::areas, crate::directory::grid_layer, crate::directory::categories,
         crate::directory::departments, crate::directory::people, crate::directory::put_person,
-        crate::directory::kpis,
+        crate::kpis::kpis, crate::kpis::trend, crate::kpis::export,
     ),
     modifiers(&BearerAuth, &ProblemResponses),
     tags(

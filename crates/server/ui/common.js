@@ -238,7 +238,9 @@ export async function requireSignIn(roles) {
   if (!token()) return back();
   let me;
   try {
-    me = await api('/api/me');
+    // /api/me answers {person, expires_at}.
+    const answer = await api('/api/me');
+    me = answer?.person ?? answer;
   } catch (error) {
     if (error.status === 401) {
       clearSession();
@@ -393,7 +395,7 @@ export function topBar(me, current) {
   const bar = document.getElementById('topbar');
   if (!bar) return;
   bar.replaceChildren(
-    el('a', { class: 'brand', href: homeFor(me?.role) }, el('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '格'), t('app.name')),
+    el('a', { class: 'brand', href: homeFor(me?.role) }, el('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '格'), el('span', { class: 'brand-text' }, t('app.name'))),
     el(
       'nav',
       { class: 'pages', 'aria-label': 'pages' },
@@ -404,7 +406,7 @@ export function topBar(me, current) {
     el(
       'div',
       { class: 'account' },
-      me ? el('span', { class: 'who', title: me.id }, `${me.name} · ${lang() === 'en' ? me.role.replace('_', ' ') : me.role_zh}`) : null,
+      me ? el('span', { class: 'who', title: `${me.id} · ${lang() === 'en' ? me.role.replace('_', ' ') : me.role_zh}` }, me.name) : null,
       el('button', { type: 'button', class: 'link', onclick: () => setLang(lang() === 'en' ? 'zh' : 'en') }, t('nav.lang')),
       me ? el('button', { type: 'button', class: 'link', onclick: signOut }, t('nav.signout')) : null,
     ),

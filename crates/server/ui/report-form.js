@@ -1,0 +1,855 @@
+// The report form shared by the grid worker's page and the citizen's page (photos with thumbnails,
+// the position from the phone's GPS or a pin tapped on a small map, the text), plus the phone
+// furniture both pages use: the bottom tab bar, photos fetched with the bearer token, a lightbox,
+// the evidence of a case and the case list of all pages of a query.
+import { addStrings, api, ApiFailure, el, homeFor, reference, requireSignIn, t, uiConfig } from '/ui/common.js';
+
+addStrings({
+  zh: {
+    'rf.photos': '现场照片',
+    'rf.photos_add': '拍照 / 选照片',
+    'rf.photos_hint': '最多 {max} 张；可以不拍。',
+    'rf.photos_full': '最多只能附 {max} 张照片。',
+    'rf.photo_remove': '去掉这张照片',
+    'rf.photo_alt': '照片',
+    'rf.photo_open': '查看大图',
+    'rf.photo_missing': '照片无法显示',
+    'rf.position': '位置',
+    'rf.locating': '正在获取手机定位…',
+    'rf.located_gps': '已用手机定位（精度约 {m} 米）',
+    'rf.located_pin': '已在地图上选定位置',
+    'rf.locate_again': '重新定位',
+    'rf.no_gps': '这台设备不能定位。请在下面的地图上点一下问题所在的位置。',
+    'rf.gps_denied': '没有定位权限。请在下面的地图上点一下问题所在的位置。',
+    'rf.gps_failed': '暂时无法定位。请在下面的地图上点一下问题所在的位置。',
+    'rf.map_hint': '在地图上点一下，可以放置或移动位置标记；两指缩放地图。',
+    'rf.map_label': '选择位置的地图：方向键移动地图，回车把位置标记放在地图中心',
+    'rf.map_failed': '地图加载失败：{msg}',
+    'rf.in_area': '位于：{name}',
+    'rf.outside_mine': '这个位置不在您负责的网格内，请确认。',
+    'rf.outside_district': '这个位置不在本区范围内，请在地图上重新选择。',
+    'rf.address': '详细地址（可选）',
+    'rf.address_placeholder': '例如：某某路 12 号门口',
+    'rf.category': '问题类别',
+    'rf.category_auto': '自动识别（根据描述）',
+    'rf.title': '标题',
+    'rf.title_optional': '标题（可选）',
+    'rf.title_hint': '不填时取描述的开头。',
+    'rf.title_placeholder': '一句话说明问题',
+    'rf.description': '问题描述',
+    'rf.description_required': '问题描述（必填）',
+    'rf.description_placeholder': '发生了什么、在哪里、影响了谁',
+    'rf.submit': '上报',
+    'rf.sending': '正在上报…',
+    'rf.need_description': '请描述一下遇到的问题，再上报。',
+    'rf.need_text': '请写一个标题或一段描述，再上报。',
+    'rf.need_position': '还没有位置：请在地图上点一下问题所在的地方。',
+    'rf.tab_badge': '{n} 件',
+    'rf.tabs': '页面分区',
+    'error.bad_location': '这个位置不在本区的网格范围内，请在地图上重新选一个位置。',
+    'error.no_grid': '系统还没有导入网格，暂时无法定位到网格。请联系管理员。',
+    'error.role_not_allowed': '您的账号无权进行此操作。',
+  },
+  en: {
+    'rf.photos': 'Photos',
+    'rf.photos_add': 'Take / choose photos',
+    'rf.photos_hint': 'Up to {max}; optional.',
+    'rf.photos_full': 'At most {max} photos can be attached.',
+    'rf.photo_remove': 'Remove this photo',
+    'rf.photo_alt': 'Photo',
+    'rf.photo_open': 'Open the photo',
+    'rf.photo_missing': 'Photo unavailable',
+    'rf.position': 'Position',
+    'rf.locating': 'Finding the phone’s position…',
+    'rf.located_gps': 'Position from the phone (about {m} m accurate)',
+    'rf.located_pin': 'Position chosen on the map',
+    'rf.locate_again': 'Locate again',
+    'rf.no_gps': 'This device cannot tell its position. Tap the map below where the problem is.',
+    'rf.gps_denied': 'Location access is off. Tap the map below where the problem is.',
+    'rf.gps_failed': 'The position cannot be found now. Tap the map below where the problem is.',
+    'rf.map_hint': 'Tap the map to place or move the pin; pinch to zoom.',
+    'rf.map_label': 'Map for choosing the position: arrow keys move the map, Enter puts the pin at its centre',
+    'rf.map_failed': 'The map failed to load: {msg}',
+    'rf.in_area': 'In: {name}',
+    'rf.outside_mine': 'This point is outside your grid cells; please check.',
+    'rf.outside_district': 'This point is outside the district; choose another one on the map.',
+    'rf.address': 'Address (optional)',
+    'rf.address_placeholder': 'e.g. outside No. 12, Such-and-such Road',
+    'rf.category': 'Category',
+    'rf.category_auto': 'Detect from the description',
+    'rf.title': 'Title',
+    'rf.title_optional': 'Title (optional)',
+    'rf.title_hint': 'Left empty, the start of the description is used.',
+    'rf.title_placeholder': 'The problem in one line',
+    'rf.description': 'Description',
+    'rf.description_required': 'Description (required)',
+    'rf.description_placeholder': 'What happened, where, who is affected',
+    'rf.submit': 'Report',
+    'rf.sending': 'Sending…',
+    'rf.need_description': 'Describe the problem, then report.',
+    'rf.need_text': 'Write a title or a description, then report.',
+    'rf.need_position': 'There is no position yet: tap the map where the problem is.',
+    'rf.tab_badge': '{n}',
+    'rf.tabs': 'Sections',
+    'error.bad_location': 'This point is outside the district’s grid. Choose another point on the map.',
+    'error.no_grid': 'No grid has been imported yet, so reports cannot be placed. Tell the administrator.',
+    'error.role_not_allowed': 'Your account may not do this.',
+  },
+});
+
+export const MAX_PHOTOS = 9;
+
+// ---------------------------------------------------------------- styles shared by both phone pages
+
+const STYLE = `
+main.phone { max-width: 560px; margin: 0 auto; padding: 0.75rem 0.75rem calc(84px + env(safe-area-inset-bottom)); }
+main.phone > section > h1, .section-head h1 { font-size: 1.25rem; margin: 0.25rem 0 0.75rem; color: var(--brand-dark); }
+.phone input[type="text"], .phone input[type="number"], .phone input[type="search"], .phone select, .phone textarea,
+dialog.phone-dialog textarea, dialog.phone-dialog input { font-size: 16px; min-height: 44px; }
+.phone button, .phone .button, dialog.phone-dialog button { min-height: 44px; }
+.phone button.link { min-height: 44px; padding: 0 0.5rem; }
+button.big { width: 100%; min-height: 52px; font-size: 1.05rem; }
+.visually-hidden { position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+.section-head { display: flex; align-items: center; justify-content: space-between; gap: 0.5rem; }
+.section-head h1, .section-head h2 { margin: 0.25rem 0 0.5rem; }
+
+/* toasts above the tab bar */
+#toasts { bottom: calc(72px + env(safe-area-inset-bottom)); }
+
+/* bottom tab bar: within reach of a thumb */
+nav.tabbar { position: fixed; left: 0; right: 0; bottom: 0; z-index: 1100; background: #fff;
+  border-top: 1px solid var(--line); box-shadow: 0 -2px 8px rgba(15, 23, 42, 0.08);
+  padding-bottom: env(safe-area-inset-bottom); }
+nav.tabbar .tabs { display: flex; max-width: 560px; margin: 0 auto; }
+nav.tabbar button { flex: 1; flex-direction: column; gap: 2px; border: none; border-radius: 0; background: none;
+  min-height: 60px; padding: 6px 4px; color: var(--ink-soft); font-size: 0.85rem; position: relative; }
+nav.tabbar button svg { width: 24px; height: 24px; }
+nav.tabbar button[aria-selected="true"] { color: var(--brand); font-weight: 700; }
+nav.tabbar button[aria-selected="true"]::before { content: ""; position: absolute; top: 0; left: 25%; right: 25%;
+  height: 3px; border-radius: 0 0 3px 3px; background: var(--brand); }
+nav.tabbar .count { position: absolute; top: 4px; left: calc(50% + 8px); min-width: 20px; height: 20px; padding: 0 5px;
+  border-radius: 10px; background: var(--alarm); color: #fff; font-size: 0.75rem; line-height: 20px; font-weight: 700; }
+
+/* the report form */
+form.report .field > label, form.report fieldset > legend, .field-title { display: block; font-weight: 600;
+  font-size: 0.95rem; margin-bottom: 0.35rem; padding: 0; }
+form.report fieldset { border: none; margin: 0 0 0.85rem; padding: 0; min-width: 0; }
+.photo-picker .add { display: inline-flex; align-items: center; gap: 0.5rem; min-height: 48px; padding: 0.5rem 1rem;
+  border: 2px dashed #9aa5b1; border-radius: var(--radius); background: #f8fafc; color: var(--brand-dark);
+  font-weight: 600; cursor: pointer; margin: 0; }
+.photo-picker .add svg { width: 22px; height: 22px; }
+.photo-picker input:focus-visible + .add { outline: 3px solid #4c9aff; outline-offset: 1px; }
+.photo-picker .add-row { display: flex; align-items: center; gap: 0.75rem; flex-wrap: wrap; }
+.thumbs { display: flex; flex-wrap: wrap; gap: 0.5rem; margin-top: 0.5rem; padding: 0; list-style: none; }
+.thumbs:empty { display: none; }
+.thumbs li { position: relative; }
+.thumbs img, .thumb img { width: 76px; height: 76px; object-fit: cover; border-radius: var(--radius);
+  border: 1px solid var(--line); display: block; background: #eef2f6; }
+.thumbs .remove { position: absolute; top: -10px; right: -10px; width: 36px; height: 36px; min-height: 36px; padding: 0;
+  border: none; background: none; }
+.thumbs .remove span { display: grid; place-items: center; width: 24px; height: 24px; margin: auto; border-radius: 50%;
+  background: var(--ink); color: #fff; font-size: 16px; line-height: 1; }
+button.thumb { padding: 0; border: none; background: none; min-height: 0; border-radius: var(--radius); }
+.thumb.missing { display: inline-grid; place-items: center; width: 76px; height: 76px; border: 1px dashed var(--line);
+  border-radius: var(--radius); font-size: 0.75rem; color: var(--ink-soft); text-align: center; padding: 4px; }
+.evidence { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: flex-start; }
+.evidence .text-item { background: #f1f5f9; border: 1px solid var(--line); border-radius: var(--radius);
+  padding: 0.25rem 0.5rem; font-size: 0.9rem; }
+
+.position-status { display: flex; align-items: center; justify-content: space-between; gap: 0.5rem; margin-bottom: 0.4rem;
+  font-size: 0.92rem; }
+.position-status .text { flex: 1; }
+.position-status button svg { width: 18px; height: 18px; flex: none; }
+.position-status.ok .text { color: var(--ok); font-weight: 600; }
+.position-status.need .text { color: #8a5a00; font-weight: 600; }
+.pin-map { height: 200px; border: 1px solid var(--line); border-radius: var(--radius); background: #f4f7fb; z-index: 0; }
+.position-status.need + .pin-map { border-color: #f0d48a; box-shadow: 0 0 0 2px var(--warn-soft); }
+.place-line { font-size: 0.85rem; color: var(--ink-soft); margin-top: 0.3rem; min-height: 1.3em; }
+.place-line.warn { color: var(--alarm); font-weight: 600; }
+.form-error { margin: 0 0 0.75rem; }
+.form-error:empty { display: none; }
+.form-error .detail { display: block; font-weight: 400; font-size: 0.85rem; color: var(--ink-soft); }
+
+/* case cards */
+.case-list { list-style: none; margin: 0; padding: 0; }
+.case-list > li + li { margin-top: 0.6rem; }
+.case-card { background: var(--paper); border: 1px solid var(--line); border-left: 5px solid var(--grey);
+  border-radius: var(--radius); box-shadow: var(--shadow); }
+.case-card.c-green { border-left-color: var(--ok); }
+.case-card.c-yellow { border-left-color: var(--warn); }
+.case-card.c-red { border-left-color: var(--alarm); }
+.case-head { display: block; width: 100%; text-align: left; white-space: normal; border: none; background: none;
+  padding: 0.7rem 0.8rem; border-radius: 0; color: var(--ink); }
+.case-head:hover { background: #f8fbff; }
+.case-head .line1 { display: flex; gap: 0.5rem; align-items: baseline; }
+.case-head .no { font-weight: 700; color: var(--brand-dark); font-variant-numeric: tabular-nums; white-space: nowrap; }
+.case-head .title { font-weight: 600; flex: 1; overflow: hidden; display: -webkit-box; -webkit-line-clamp: 2;
+  -webkit-box-orient: vertical; }
+.case-head .chev { color: var(--ink-soft); transition: transform 0.15s; }
+.case-head[aria-expanded="true"] .chev { transform: rotate(180deg); }
+.case-head .meta { display: flex; flex-wrap: wrap; gap: 0.35rem 0.5rem; align-items: center; margin-top: 0.35rem;
+  font-size: 0.85rem; color: var(--ink-soft); }
+.case-body { padding: 0 0.8rem 0.8rem; border-top: 1px solid var(--line); }
+.case-body > * + * { margin-top: 0.6rem; }
+.case-body > :first-child { margin-top: 0.6rem; }
+.kv { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 0.75rem; margin: 0; font-size: 0.92rem; }
+.kv dt { color: var(--ink-soft); }
+.kv dd { margin: 0; overflow-wrap: anywhere; }
+.empty { text-align: center; color: var(--ink-soft); padding: 1.5rem 1rem; background: var(--paper);
+  border: 1px dashed var(--line); border-radius: var(--radius); }
+.loading { color: var(--ink-soft); padding: 1rem 0; }
+.actions-row { display: flex; gap: 0.5rem; flex-wrap: wrap; }
+.actions-row > button { flex: 1 1 auto; }
+
+dialog.lightbox { padding: 0; background: #000; width: min(960px, 100vw); max-height: 100vh; }
+dialog.lightbox img { display: block; max-width: 100%; max-height: calc(100vh - 60px); margin: 0 auto; }
+dialog.lightbox .bar { display: flex; justify-content: flex-end; padding: 6px; }
+dialog.lightbox button { min-height: 44px; }
+dialog.phone-dialog { padding: 1rem; }
+dialog.phone-dialog h2 { font-size: 1.1rem; }
+dialog.phone-dialog .actions > button { flex: 1; min-height: 48px; }
+@media (max-width: 640px) {
+  dialog.phone-dialog { width: 100vw; max-width: 100vw; margin: auto 0 0; border-radius: 12px 12px 0 0;
+    padding-bottom: calc(1rem + env(safe-area-inset-bottom)); }
+}
+`;
+
+function installStyle() {
+  if (document.getElementById('report-form-style')) return;
+  const style = el('style', { id: 'report-form-style' });
+  style.textContent = STYLE;
+  // After common.css and before the page's own stylesheet, so the page can override.
+  const common = document.querySelector('link[href$="common.css"]');
+  if (common) common.after(style);
+  else document.head.append(style);
+}
+installStyle();
+
+// ---------------------------------------------------------------- icons (inline SVG, nothing fetched)
+
+const ICONS = {
+  camera: 'M4 8h3l2-3h6l2 3h3a1 1 0 0 1 1 1v10a1 1 0 0 1-1 1H4a1 1 0 0 1-1-1V9a1 1 0 0 1 1-1zm8 3a4 4 0 1 0 0 8 4 4 0 0 0 0-8z',
+  report: 'M12 3v12m-6-6h12M5 21h14',
+  list: 'M8 6h12M8 12h12M8 18h12M4 6h.01M4 12h.01M4 18h.01',
+  check: 'M4 12l5 5L20 6',
+  search: 'M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14zm9 16l-4.2-4.2',
+  refresh: 'M20 11a8 8 0 1 0-2.3 5.7M20 4v7h-7',
+  locate: 'M12 2v3m0 14v3M2 12h3m14 0h3M12 7a5 5 0 1 0 0 10 5 5 0 0 0 0-10z',
+};
+
+export function icon(name) {
+  // Parsed as HTML, an <svg> lands in the SVG namespace by itself.
+  const holder = document.createElement('span');
+  holder.innerHTML = `<svg viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="${ICONS[name] || ''}"/></svg>`;
+  return holder.firstElementChild;
+}
+
+// ---------------------------------------------------------------- sign-in
+
+/**
+ * The signed-in account ({id, name, role, scope…}) when it has `role`; otherwise goes to the
+ * account's own page. (/api/me answers {person, expires_at} and requireSignIn hands that on as it
+ * is, so the person is unwrapped and the role checked here; this keeps working once requireSignIn
+ * unwraps it itself.)
+ */
+export async function signedIn(role) {
+  const answer = await requireSignIn();
+  const me = answer?.person ?? answer;
+  if (me?.role !== role) {
+    location.href = homeFor(me?.role);
+    return new Promise(() => {});
+  }
+  return me;
+}
+
+// ---------------------------------------------------------------- the bottom tab bar
+
+/**
+ * A tab bar at the bottom of the screen. `tabs`: [{key, label, icon, section}]; the sections are
+ * shown one at a time; `onShow(key)` runs when a tab is shown. The choice is kept in the URL hash.
+ */
+export function tabBar(tabs, onShow) {
+  const buttons = new Map();
+  const nav = el('nav', { class: 'tabbar', 'aria-label': t('rf.tabs') });
+  const row = el('div', { class: 'tabs', role: 'tablist' });
+  nav.append(row);
+  const show = (key, { focus = false } = {}) => {
+    for (const tab of tabs) {
+      const on = tab.key === key;
+      tab.section.hidden = !on;
+      const button = buttons.get(tab.key);
+      button.setAttribute('aria-selected', on ? 'true' : 'false');
+      button.tabIndex = on ? 0 : -1;
+      if (on && focus) button.focus();
+    }
+    if (location.hash !== `#${key}`) history.replaceState(null, '', `#${key}`);
+    window.scrollTo(0, 0);
+    onShow?.(key);
+  };
+  tabs.forEach((tab, index) => {
+    tab.section.setAttribute('role', 'tabpanel');
+    tab.section.id ||= `panel-${tab.key}`;
+    const button = el(
+      'button',
+      {
+        type: 'button',
+        role: 'tab',
+        id: `tab-${tab.key}`,
+        'aria-controls': tab.section.id,
+        onclick: () => show(tab.key),
+        onkeydown: (event) => {
+          const step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+          if (!step) return;
+          event.preventDefault();
+          show(tabs[(index + step + tabs.length) % tabs.length].key, { focus: true });
+        },
+      },
+      icon(tab.icon),
+      el('span', {}, tab.label),
+      el('span', { class: 'count hidden', 'aria-hidden': 'true' }),
+    );
+    tab.section.setAttribute('aria-labelledby', button.id);
+    buttons.set(tab.key, button);
+    row.append(button);
+  });
+  document.body.append(nav);
+  const wanted = location.hash.slice(1);
+  return {
+    show,
+    start: () => show(tabs.some((tab) => tab.key === wanted) ? wanted : tabs[0].key),
+    /** Shows a number on a tab (nothing when 0). */
+    count(key, n) {
+      const badge = buttons.get(key).querySelector('.count');
+      badge.textContent = n > 99 ? '99+' : String(n);
+      badge.classList.toggle('hidden', !n);
+      buttons.get(key).setAttribute('aria-label', n ? `${tabs.find((x) => x.key === key).label} (${t('rf.tab_badge', { n })})` : tabs.find((x) => x.key === key).label);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- photos
+
+/** Makes a large phone photo small enough to send quickly (and under the 8 MB limit). */
+async function shrink(file) {
+  const big = file.size > 2.5 * 1024 * 1024;
+  if (!big || !/^image\/(jpeg|png|webp)$/.test(file.type) || typeof createImageBitmap !== 'function') return file;
+  try {
+    const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+    const scale = Math.min(1, 2560 / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    bitmap.close?.();
+    const blob = await new Promise((done) => canvas.toBlob(done, 'image/jpeg', 0.85));
+    if (!blob || blob.size >= file.size) return file;
+    return new File([blob], `${file.name.replace(/\.[^.]+$/, '')}.jpg`, { type: 'image/jpeg' });
+  } catch {
+    return file;
+  }
+}
+
+/**
+ * A photo picker: a big "take / choose photos" button (a file input that opens the camera on
+ * phones) and thumbnails that can be removed. Returns {node, files(), clear()}.
+ */
+export function photoPicker({ id, label = t('rf.photos'), hint = t('rf.photos_hint', { max: MAX_PHOTOS }), max = MAX_PHOTOS }) {
+  let files = [];
+  const thumbs = el('ul', { class: 'thumbs', 'aria-label': label });
+  const message = el('span', { class: 'small muted', 'aria-live': 'polite' }, hint);
+  const input = el('input', {
+    type: 'file',
+    id,
+    name: 'photo',
+    accept: 'image/*',
+    capture: 'environment',
+    multiple: true,
+    class: 'visually-hidden',
+  });
+  const draw = () => {
+    for (const img of thumbs.querySelectorAll('img')) URL.revokeObjectURL(img.src);
+    thumbs.replaceChildren(
+      ...files.map((file, index) =>
+        el(
+          'li',
+          {},
+          el('img', { src: URL.createObjectURL(file), alt: `${t('rf.photo_alt')} ${index + 1}` }),
+          el(
+            'button',
+            {
+              type: 'button',
+              class: 'remove',
+              'aria-label': `${t('rf.photo_remove')} (${index + 1})`,
+              onclick: () => {
+                files.splice(index, 1);
+                draw();
+                input.focus();
+              },
+            },
+            el('span', { 'aria-hidden': 'true' }, '×'),
+          ),
+        ),
+      ),
+    );
+  };
+  input.addEventListener('change', () => {
+    const chosen = [...input.files];
+    input.value = '';
+    const room = max - files.length;
+    files = files.concat(chosen.slice(0, Math.max(0, room)));
+    message.textContent = chosen.length > room ? t('rf.photos_full', { max }) : hint;
+    message.classList.toggle('error-text', chosen.length > room);
+    draw();
+  });
+  const node = el(
+    'div',
+    { class: 'field photo-picker' },
+    el('span', { class: 'field-title', id: `${id}-title` }, label),
+    el(
+      'div',
+      { class: 'add-row' },
+      input,
+      el('label', { for: id, class: 'add' }, icon('camera'), el('span', {}, t('rf.photos_add'))),
+      message,
+    ),
+    thumbs,
+  );
+  return {
+    node,
+    input,
+    files: () => files.slice(),
+    clear() {
+      files = [];
+      message.textContent = hint;
+      message.classList.remove('error-text');
+      draw();
+    },
+  };
+}
+
+/** Uploads photos with POST /api/photos; resolves with their ids. */
+export async function uploadPhotos(files) {
+  if (!files.length) return [];
+  const form = new FormData();
+  for (const file of files) form.append('photo', await shrink(file), file.name || 'photo.jpg');
+  const answer = await api('/api/photos', { method: 'POST', form });
+  return answer.photos;
+}
+
+const photoUrls = new Map();
+
+/** An object URL for a stored photo (fetched with the bearer token, once per page). */
+export function photoUrl(id) {
+  if (!photoUrls.has(id)) {
+    photoUrls.set(
+      id,
+      api(`/api/photos/${encodeURIComponent(id)}`, { raw: true })
+        .then((response) => response.blob())
+        .then((blob) => URL.createObjectURL(blob)),
+    );
+  }
+  return photoUrls.get(id);
+}
+
+let lightbox;
+function openLightbox(id, alt) {
+  if (!lightbox) {
+    const img = el('img', { alt: '' });
+    const close = el('button', { type: 'button', onclick: () => lightbox.close() }, t('common.close'));
+    lightbox = el('dialog', { class: 'lightbox', onclick: (event) => event.target === lightbox && lightbox.close() }, el('div', { class: 'bar' }, close), img);
+    lightbox.img = img;
+    document.body.append(lightbox);
+  }
+  lightbox.img.alt = alt;
+  lightbox.img.removeAttribute('src');
+  photoUrl(id).then((url) => (lightbox.img.src = url)).catch(() => {});
+  lightbox.showModal();
+}
+
+/** A thumbnail of a stored photo that opens it large when tapped. */
+export function photoThumb(id, alt = t('rf.photo_alt')) {
+  const img = el('img', { alt, 'data-photo': id });
+  const button = el('button', { type: 'button', class: 'thumb', title: t('rf.photo_open'), onclick: () => openLightbox(id, alt) }, img);
+  photoUrl(id)
+    .then((url) => (img.src = url))
+    .catch(() => button.replaceWith(el('span', { class: 'thumb missing' }, t('rf.photo_missing'))));
+  return button;
+}
+
+export const isPhotoId = (item) => /^[0-9a-f]{64}$/i.test(item);
+
+/** Evidence items: photo ids as thumbnails, anything else as a line of text. */
+export function evidenceList(items) {
+  return el(
+    'div',
+    { class: 'evidence' },
+    items.map((item, index) =>
+      isPhotoId(item) ? photoThumb(item, `${t('rf.photo_alt')} ${index + 1}`) : el('span', { class: 'text-item' }, item),
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- lists
+
+/** Every case of a list query (following the cursor), at most `cap` of them. */
+export async function allCases(query = {}, cap = 2000) {
+  const items = [];
+  let after;
+  while (items.length < cap) {
+    const page = await api('/api/cases', { query: { ...query, limit: 500, after } });
+    items.push(...page.items);
+    if (!page.next_after) break;
+    after = page.next_after;
+  }
+  return items;
+}
+
+/** The last handling event (feedback or self-settlement) of a case's history, or null. */
+export function lastHandling(history) {
+  for (let i = history.length - 1; i >= 0; i -= 1) {
+    const kind = history[i].kind;
+    if (kind?.type === 'feedback_given' || kind?.type === 'self_settled') return history[i];
+  }
+  return null;
+}
+
+/** A title from the first words of a description. */
+export function titleFrom(description) {
+  const first = description.trim().split(/[。！？!?\n；;，,]/).find((part) => part.trim()) || description.trim();
+  const chars = [...first.trim()];
+  return chars.length > 30 ? `${chars.slice(0, 30).join('')}…` : chars.join('');
+}
+
+/** An API error as an inline sentence (with the server's detail when the sentence leaves it out). */
+export function errorSentence(error) {
+  if (!(error instanceof ApiFailure)) return el('span', {}, t('error.internal'));
+  const detail = error.problem?.detail;
+  const shown = detail && error.message.includes(detail);
+  return el(
+    'span',
+    {},
+    error.message,
+    detail && !shown && error.status >= 400 && error.status < 500 ? el('span', { class: 'detail' }, t('error.detail', { detail })) : null,
+  );
+}
+
+// ---------------------------------------------------------------- geometry
+
+function ringContains(ring, [x, y]) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i, i += 1) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+function polygonContains(rings, point) {
+  return ringContains(rings[0], point) && !rings.slice(1).some((hole) => ringContains(hole, point));
+}
+
+/** The feature (Polygon or MultiPolygon) that holds [lon, lat], or null. */
+export function featureAt(features, point) {
+  return (
+    features.find((feature) => {
+      const geometry = feature.geometry;
+      if (!geometry) return false;
+      if (geometry.type === 'Polygon') return polygonContains(geometry.coordinates, point);
+      if (geometry.type === 'MultiPolygon') return geometry.coordinates.some((rings) => polygonContains(rings, point));
+      return false;
+    }) || null
+  );
+}
+
+// ---------------------------------------------------------------- the report form
+
+/**
+ * Builds the report form into `form` (an empty <form>).
+ * options: {me, variant: 'worker' | 'citizen', onReported(outcome, request)}.
+ * The worker's map shows their grid cells and the form has a category; the citizen's map shows the
+ * district's streets, the form has an address, and the description is required.
+ * Returns {refresh()} (call it when the form's section becomes visible: the map needs its size).
+ */
+export function reportForm(form, { me, variant, onReported }) {
+  const worker = variant === 'worker';
+  form.classList.add('report');
+  form.noValidate = true;
+
+  const photos = photoPicker({ id: 'report-photo' });
+
+  // Position: GPS first, else (or to correct it) a pin tapped on the map.
+  let position = null; // {lon, lat, source: 'gps' | 'pin', accuracy}
+  let features = [];
+  let map;
+  let marker;
+  let accuracyCircle;
+  const statusText = el('span', { class: 'text', id: 'report-position-status' }, t('rf.locating'));
+  const again = el(
+    'button',
+    { type: 'button', class: 'link', onclick: () => locate() },
+    icon('locate'),
+    t('rf.locate_again'),
+  );
+  const status = el('div', { class: 'position-status', role: 'status' }, statusText, again);
+  const mapBox = el('div', { class: 'pin-map', id: 'report-map', 'aria-label': t('rf.map_label') });
+  const placeLine = el('p', { class: 'place-line', id: 'report-place', 'aria-live': 'polite' });
+  const setStatus = (text, kind) => {
+    statusText.textContent = text;
+    status.className = `position-status ${kind || ''}`;
+  };
+
+  const describePlace = () => {
+    if (!position) {
+      placeLine.textContent = '';
+      return;
+    }
+    const found = featureAt(features, [position.lon, position.lat]);
+    placeLine.classList.toggle('warn', !found && features.length > 0);
+    if (found) placeLine.textContent = t('rf.in_area', { name: found.properties?.name || found.properties?.code });
+    else if (features.length) placeLine.textContent = worker ? t('rf.outside_mine') : t('rf.outside_district');
+    else placeLine.textContent = '';
+  };
+
+  const placePin = () => {
+    if (!map || !position) return;
+    const latlng = [position.lat, position.lon];
+    if (!marker) marker = L.marker(latlng, { keyboard: false, title: t('rf.position') }).addTo(map);
+    else marker.setLatLng(latlng);
+    accuracyCircle?.remove();
+    accuracyCircle = null;
+    if (position.source === 'gps' && position.accuracy && position.accuracy < 1000) {
+      accuracyCircle = L.circle(latlng, { radius: position.accuracy, weight: 1, color: '#0b4f8a', fillOpacity: 0.08, interactive: false }).addTo(map);
+    }
+  };
+
+  const setPosition = (next) => {
+    position = next;
+    if (next.source === 'gps') setStatus(t('rf.located_gps', { m: Math.round(next.accuracy || 0) }), 'ok');
+    else setStatus(t('rf.located_pin'), 'ok');
+    placePin();
+    describePlace();
+  };
+
+  // Frames the map around the position: close up over tiles; without tiles (the grid is the map),
+  // the outline holding the point, or the whole area with the point when it is outside.
+  let outlines;
+  let tiles = false;
+  const frame = () => {
+    if (!map) return;
+    if (!position) {
+      if (outlines && features.length) map.fitBounds(outlines.getBounds(), { padding: [6, 6] });
+      return;
+    }
+    const here = L.latLng(position.lat, position.lon);
+    const found = featureAt(features, [position.lon, position.lat]);
+    if (tiles) map.setView(here, 17);
+    else if (found) map.fitBounds(L.geoJSON(found).getBounds().extend(here), { padding: [16, 16], maxZoom: 17 });
+    else if (outlines && features.length) map.fitBounds(outlines.getBounds().extend(here), { padding: [16, 16] });
+    else map.setView(here, 15);
+  };
+
+  function locate() {
+    if (!('geolocation' in navigator)) {
+      again.hidden = true;
+      setStatus(t('rf.no_gps'), 'need');
+      return;
+    }
+    setStatus(t('rf.locating'), '');
+    navigator.geolocation.getCurrentPosition(
+      (answer) => {
+        setPosition({
+          lon: answer.coords.longitude,
+          lat: answer.coords.latitude,
+          accuracy: answer.coords.accuracy,
+          source: 'gps',
+        });
+        frame();
+      },
+      (error) => {
+        // A pin already placed stays; otherwise ask for one.
+        if (position) return setStatus(position.source === 'gps' ? t('rf.located_gps', { m: Math.round(position.accuracy || 0) }) : t('rf.located_pin'), 'ok');
+        setStatus(error.code === 1 ? t('rf.gps_denied') : t('rf.gps_failed'), 'need');
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 },
+    );
+  }
+
+  async function buildMap() {
+    try {
+      const config = await uiConfig();
+      map = L.map(mapBox, { attributionControl: Boolean(config.tile_url), zoomSnap: 0.5 });
+      // For tests and tools: the map is reachable from its element (not a global).
+      mapBox.leafletMap = map;
+      if (config.tile_url) {
+        tiles = true;
+        L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 }).addTo(map);
+      }
+      const layer = await api(worker ? '/api/grid/cell' : '/api/grid/street');
+      features = layer.features || [];
+      if (worker && me.scope?.areas?.length) {
+        features = features.filter((f) => me.scope.areas.some((area) => String(f.properties?.code || '').startsWith(area)));
+      }
+      outlines = L.geoJSON(
+        { type: 'FeatureCollection', features },
+        {
+          interactive: false,
+          style: { color: '#0b4f8a', weight: worker ? 1.5 : 1.2, opacity: 0.8, fillColor: '#0b4f8a', fillOpacity: 0.06 },
+        },
+      ).addTo(map);
+      if (position || features.length) frame();
+      else map.setView([39.09, 117.33], 12);
+      map.on('click', (event) => setPosition({ lon: event.latlng.lng, lat: event.latlng.lat, source: 'pin' }));
+      // With a keyboard: arrows move the map, Enter puts the pin at its centre.
+      mapBox.addEventListener('keydown', (event) => {
+        if (event.key !== 'Enter' || event.target !== mapBox) return;
+        event.preventDefault();
+        const centre = map.getCenter();
+        setPosition({ lon: centre.lng, lat: centre.lat, source: 'pin' });
+      });
+      placePin();
+      describePlace();
+    } catch (error) {
+      mapBox.replaceChildren(el('p', { class: 'error-text', style: { padding: '0.75rem' } }, t('rf.map_failed', { msg: error.message })));
+    }
+  }
+
+  // Category (grid workers): optional, the server suggests one from the text.
+  let category;
+  if (worker) {
+    category = el('select', { id: 'report-category' }, el('option', { value: '' }, t('rf.category_auto')));
+    form.categorySelect = category;
+  }
+
+  const title = el('input', {
+    type: 'text',
+    id: 'report-title',
+    maxlength: 200,
+    placeholder: t('rf.title_placeholder'),
+    autocomplete: 'off',
+    enterkeyhint: 'next',
+  });
+  const description = el('textarea', {
+    id: 'report-description',
+    rows: 4,
+    maxlength: 5000,
+    placeholder: t('rf.description_placeholder'),
+    required: !worker,
+    'aria-required': worker ? null : 'true',
+  });
+  const address = worker ? null : el('input', { type: 'text', id: 'report-address', maxlength: 200, placeholder: t('rf.address_placeholder'), autocomplete: 'street-address' });
+  const errorBox = el('p', { class: 'error-text form-error', id: 'report-error', role: 'alert' });
+  const submit = el('button', { type: 'submit', class: 'primary big', id: 'report-submit' }, t('rf.submit'));
+
+  const descriptionField = el(
+    'div',
+    { class: 'field' },
+    el('label', { for: 'report-description' }, worker ? t('rf.description') : t('rf.description_required')),
+    description,
+  );
+  const titleField = el(
+    'div',
+    { class: 'field' },
+    el('label', { for: 'report-title' }, worker ? t('rf.title') : t('rf.title_optional')),
+    title,
+    el('p', { class: 'hint' }, t('rf.title_hint')),
+  );
+  form.replaceChildren(
+    ...[
+    photos.node,
+    el(
+      'fieldset',
+      { class: 'position' },
+      el('legend', {}, t('rf.position')),
+      status,
+      mapBox,
+      placeLine,
+      el('p', { class: 'hint small muted', style: { margin: '0.15rem 0 0' } }, t('rf.map_hint')),
+    ),
+    address ? el('div', { class: 'field' }, el('label', { for: 'report-address' }, t('rf.address')), address) : null,
+    category ? el('div', { class: 'field' }, el('label', { for: 'report-category' }, t('rf.category')), category) : null,
+    // The citizen describes first (required); the worker names the problem first.
+    worker ? titleField : descriptionField,
+    worker ? descriptionField : titleField,
+    errorBox,
+    submit,
+    ].filter(Boolean),
+  );
+
+  if (worker) {
+    reference()
+      .then((ref) => {
+        const groups = new Map();
+        for (const c of ref.categories) {
+          if (!groups.has(c.major_name)) groups.set(c.major_name, el('optgroup', { label: c.major_name }));
+          groups.get(c.major_name).append(el('option', { value: c.code }, `${c.name}`));
+        }
+        category.append(...groups.values());
+      })
+      .catch(() => {});
+  }
+
+  const say = (content) => errorBox.replaceChildren(content);
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    errorBox.replaceChildren();
+    const text = description.value.trim();
+    let heading = title.value.trim();
+    if (!worker && !text) {
+      say(t('rf.need_description'));
+      description.focus();
+      return;
+    }
+    if (worker && !text && !heading) {
+      say(t('rf.need_text'));
+      title.focus();
+      return;
+    }
+    if (!position) {
+      say(t('rf.need_position'));
+      mapBox.scrollIntoView({ block: 'nearest' });
+      return;
+    }
+    if (!heading) heading = titleFrom(text);
+    const request = {
+      title: heading,
+      description: text,
+      location: { lon: position.lon, lat: position.lat, crs: 'wgs84' },
+    };
+    if (category?.value) request.category = category.value;
+    if (address?.value.trim()) request.address = address.value.trim();
+    submit.disabled = true;
+    submit.textContent = t('rf.sending');
+    try {
+      const body = new FormData();
+      body.append('report', JSON.stringify(request));
+      for (const file of photos.files()) body.append('photo', await shrink(file), file.name || 'photo.jpg');
+      const outcome = await api('/api/cases/upload', { method: 'POST', form: body });
+      photos.clear();
+      title.value = '';
+      description.value = '';
+      if (address) address.value = '';
+      if (category) category.value = '';
+      await onReported?.(outcome, request);
+    } catch (error) {
+      say(errorSentence(error));
+      errorBox.scrollIntoView({ block: 'nearest' });
+    } finally {
+      submit.disabled = false;
+      submit.textContent = t('rf.submit');
+    }
+  });
+
+  buildMap();
+  locate();
+
+  return {
+    refresh: () => map?.invalidateSize(),
+    get position() {
+      return position;
+    },
+  };
+}
+

@@ -1,0 +1,291 @@
+// The command center (指挥中心): the grid as the map, the cases as markers by deadline colour, the
+// filters, the heat layer, district-tier events and live updates through the feed.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { newPage, PASSWORD, shot, signIn, startBrowser, startServer } from './harness.mjs';
+
+let server;
+let browser;
+before(async () => {
+  server = await startServer();
+  browser = await startBrowser({ width: 1440, height: 900 });
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function login(account) {
+  const response = await fetch(`${server.base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ person: account, password: PASSWORD }),
+  });
+  assert.equal(response.status, 200, `${account} signs in`);
+  return (await response.json()).token;
+}
+
+async function call(tokenValue, path, { method = 'GET', body } = {}) {
+  const response = await fetch(`${server.base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${tokenValue}`, 'content-type': 'application/json', accept: 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Every case the account may read with these filters, following the cursor. */
+async function allCases(tokenValue, query = {}) {
+  const items = [];
+  let afterId;
+  do {
+    const params = new URLSearchParams({ limit: '500', ...query, ...(afterId ? { after: String(afterId) } : {}) });
+    const page = await call(tokenValue, `/api/cases?${params}`);
+    assert.equal(page.status, 200);
+    items.push(...page.body.items);
+    afterId = page.body.next_after;
+  } while (afterId);
+  return items;
+}
+
+/** The centroid of a cell's largest outer ring: a point inside the district to report at. */
+function centroid(geometry) {
+  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
+  let best = null;
+  let bestArea = 0;
+  for (const polygon of polygons) {
+    const ring = polygon[0];
+    const [x0, y0] = ring[0];
+    let area = 0;
+    let cx = 0;
+    let cy = 0;
+    for (let i = 0; i < ring.length - 1; i++) {
+      const ax = ring[i][0] - x0;
+      const ay = ring[i][1] - y0;
+      const bx = ring[i + 1][0] - x0;
+      const by = ring[i + 1][1] - y0;
+      const cross = ax * by - bx * ay;
+      area += cross;
+      cx += (ax + bx) * cross;
+      cy += (ay + by) * cross;
+    }
+    if (Math.abs(area) > bestArea) {
+      bestArea = Math.abs(area);
+      best = { lon: x0 + cx / (3 * area), lat: y0 + cy / (3 * area) };
+    }
+  }
+  return best;
+}
+
+const shown = (page) => page.$eval('#summary', (node) => Number(node.dataset.shown));
+const markerColours = (page) =>
+  page.$$eval('.leaflet-marker-pane [data-colour]', (nodes) => nodes.map((node) => node.dataset.colour));
+
+async function waitForShown(page, count) {
+  await page.waitForFunction((n) => Number(document.getElementById('summary').dataset.shown) === n, count, { timeout: 20000 });
+}
+
+test('the commander sees the grid, the cases by deadline colour, filters, heat and live updates', async () => {
+  const commander = await login('commander');
+  const everything = await allCases(commander);
+  const withPoint = everything.filter((c) => c.point).length;
+  const majors = (await allCases(commander, { tier: 'district' })).filter((c) => !['closed', 'rejected', 'merged'].includes(c.state));
+
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'commander');
+  assert.match(page.url(), /\/ui\/command\.html/);
+  await page.waitForSelector('#summary[data-shown]');
+  await waitForShown(page, withPoint);
+  assert.ok(withPoint > 600, `the demo has its ~650 cases (${withPoint})`);
+
+  // The grid is the map: streets bold, communities thinner, the cells only when zoomed in.
+  assert.ok((await page.locator('.leaflet-gridStreets-pane path').count()) >= 10, 'street outlines are drawn');
+  assert.ok((await page.locator('.leaflet-gridCommunities-pane path').count()) >= 50, 'community outlines are drawn');
+  assert.equal(await page.locator('.leaflet-gridCells-pane path').count(), 0, 'no cell outlines at district zoom');
+  const streetWidth = await page.$eval('.leaflet-gridStreets-pane path', (p) => Number(p.getAttribute('stroke-width')));
+  const communityWidth = await page.$eval('.leaflet-gridCommunities-pane path', (p) => Number(p.getAttribute('stroke-width')));
+  assert.ok(streetWidth > communityWidth, 'street outlines are bolder than community outlines');
+
+  // Markers and groups, coloured by deadline; the counts agree with the API.
+  const red = everything.filter((c) => c.point && c.deadline?.colour === 'red').length;
+  assert.ok(red > 0, 'the demo has overdue cases');
+  assert.equal(Number(await page.textContent('[data-tile="red"] dd')), red, 'the red count is the API’s');
+  assert.ok((await markerColours(page)).includes('red'), 'a red marker or group is on the map');
+  const worst = await page.$$eval('.cluster-ring', (nodes) => nodes.map((n) => n.dataset.colour));
+  assert.ok(worst.length > 0 && worst.includes('red'), 'groups show the worst colour inside');
+
+  // KPIs for the district and the live indicator.
+  await page.waitForFunction(() => /\d/.test(document.querySelector('[data-kpi="reported"] dd')?.textContent || ''));
+  await page.waitForSelector('#live.on');
+
+  // District-tier events: as many cards as the API has open ones (the demo may have none).
+  if (majors.length) await page.waitForSelector('.major-card');
+  assert.equal(await page.locator('.major-card').count(), majors.length, 'the district-tier panel lists the open district-tier events');
+
+  // Zoomed in, the cells appear and say their name and code on hover.
+  for (let i = 0; i < 6; i++) {
+    await page.click('.leaflet-control-zoom-in');
+    await page.waitForTimeout(350);
+  }
+  await page.waitForFunction(() => document.querySelectorAll('.leaflet-gridCells-pane path').length > 100);
+  const box = await page.locator('#map').boundingBox();
+  let tip = null;
+  for (const [dx, dy] of [[0.3, 0.3], [0.7, 0.6], [0.4, 0.8], [0.6, 0.25]]) {
+    await page.mouse.move(box.x + box.width * dx, box.y + box.height * dy);
+    await page.waitForTimeout(250);
+    tip = await page.$('.grid-tip .mono');
+    if (tip) break;
+  }
+  assert.ok(tip, 'hovering the grid shows an area');
+  assert.match(await tip.textContent(), /^120110\d{3,9}$/, 'the tooltip shows the area code');
+  await page.click('#fit-district');
+  await page.waitForTimeout(600);
+
+  // Filters re-query: only closed cases, all grey.
+  const closed = everything.filter((c) => c.point && c.state === 'closed').length;
+  await page.selectOption('#f-state', 'closed');
+  await waitForShown(page, closed);
+  const colours = await markerColours(page);
+  assert.ok(colours.length > 0);
+  assert.deepEqual([...new Set(colours)], ['none'], 'closed cases are grey');
+  assert.equal(Number(await page.textContent('[data-tile="red"] dd')), 0);
+  // A street narrows further.
+  const street = await page.$eval('#f-area option:nth-child(2)', (o) => o.value);
+  await page.selectOption('#f-area', street);
+  await waitForShown(page, everything.filter((c) => c.point && c.state === 'closed' && c.cell.startsWith(street)).length);
+  assert.match(page.url(), /state=closed/, 'the filters are kept in the address');
+  await page.click('#filters-reset');
+  await waitForShown(page, withPoint);
+
+  // The heat layer fills the cells by case count, with a legend.
+  await page.click('#heat-toggle');
+  await page.waitForSelector('#heat-legend:not(.hidden) .heat-swatch');
+  assert.ok((await page.locator('.leaflet-gridCells-pane path').count()) > 1000, 'the heat layer draws every cell');
+  const filled = await page.$$eval('.leaflet-gridCells-pane path', (paths) => paths.filter((p) => Number(p.getAttribute('fill-opacity')) > 0).length);
+  assert.ok(filled > 100, `cells with cases are filled (${filled})`);
+  await page.click('#markers-toggle');
+  await page.waitForFunction(() => !document.querySelector('.leaflet-marker-pane [data-colour]'));
+  await page.waitForTimeout(400);
+  await shot(page, 'command-center-heat');
+  await page.click('#markers-toggle');
+  await page.click('#heat-toggle');
+  await page.waitForSelector('#heat-legend.hidden', { state: 'attached' });
+
+  // A citizen reports while the page is open: the case arrives through the feed, without a reload.
+  const cells = await (await fetch(`${server.base}/api/grid/cell`)).json();
+  const cell = cells.features[Math.floor(cells.features.length / 3)];
+  const point = centroid(cell.geometry);
+  const citizen = await login('citizen');
+  const reported = await call(citizen, '/api/cases', {
+    method: 'POST',
+    body: {
+      title: '指挥中心测试：楼道里的消防通道被杂物堵住',
+      description: `楼道消防通道堆满纸箱和旧家具，已经堵了三天，请尽快清理。（测试 ${Date.now()}）`,
+      location: { lon: point.lon, lat: point.lat },
+    },
+  });
+  assert.equal(reported.status, 201, JSON.stringify(reported.body));
+  const id = reported.body.case.id;
+  await page.waitForSelector(`.activity-item[data-case="${id}"]`);
+  await waitForShown(page, withPoint + 1);
+  await page.click(`.activity-item[data-case="${id}"]`);
+  await page.waitForSelector(`.leaflet-marker-pane [data-case="${id}"]`);
+  await page.waitForSelector(`.case-pop[data-case="${id}"]`);
+  assert.match(await page.textContent(`.case-pop[data-case="${id}"]`), /消防通道/);
+  assert.equal(
+    await page.getAttribute(`.case-pop[data-case="${id}"] a.pop-open`, 'href'),
+    `/ui/desk.html#case=${id}`,
+    'the popup links to the case desk',
+  );
+
+  // The command center makes it a district-tier event: it is pinned in the side panel, in red,
+  // with its departments, and a click flies to it.
+  const departments = (await call(commander, '/api/departments')).body;
+  const co = departments.slice(0, 2);
+  const escalated = await call(commander, `/api/cases/${id}/commands`, {
+    method: 'POST',
+    body: { command: 'escalate', to: 'district', co_departments: co.map((d) => d.code), reason: '测试：全网联动' },
+  });
+  assert.equal(escalated.status, 200, JSON.stringify(escalated.body));
+  const card = page.locator(`.major-card[data-case="${id}"]`);
+  await card.waitFor();
+  const cardText = await card.textContent();
+  for (const d of co) assert.ok(cardText.includes(d.short_name) || cardText.includes(d.name), `the card names ${d.name}`);
+  assert.equal(await card.evaluate((node) => node.tagName), 'BUTTON', 'the cards are buttons');
+  await page.click('#fit-district');
+  await page.waitForTimeout(900);
+  await card.click();
+  await page.waitForSelector(`.case-pop[data-case="${id}"]`);
+  assert.equal(await page.getAttribute(`.leaflet-marker-pane [data-case="${id}"]`, 'data-tier'), 'district');
+
+  await page.click('.leaflet-popup-close-button');
+  await page.click('#fit-district');
+  await page.waitForTimeout(1000);
+  await shot(page, 'command-center');
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(browser.outside, [], 'nothing is loaded from outside the server');
+});
+
+test('on a command-center wall, on a phone and in English', async () => {
+  const wall = await startBrowser({ width: 1920, height: 1080 });
+  try {
+    const page = await newPage(wall);
+    await signIn(page, server.base, 'commander');
+    await page.waitForSelector('#summary[data-shown]');
+    await page.waitForSelector('#live.on');
+    await page.waitForFunction(() => /\d/.test(document.querySelector('[data-kpi="reported"] dd')?.textContent || ''));
+    await page.waitForTimeout(800);
+    const side = await page.locator('.side').boundingBox();
+    const map = await page.locator('#map').boundingBox();
+    assert.ok(side.x + side.width <= map.x + 1, 'the side panel is beside the map');
+    assert.ok(map.width > 1400 && map.height > 800, `the map fills the wall (${map.width}×${map.height})`);
+    await shot(page, 'command-center-wall');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await wall.close();
+  }
+
+  const phone = await startBrowser({ width: 390, height: 844, mobile: true });
+  try {
+    const page = await newPage(phone);
+    await signIn(page, server.base, 'supervisor'); // a supervisor starts on the KPIs: open the map
+    await page.goto(`${server.base}/ui/command.html`);
+    await page.waitForSelector('#summary[data-shown]');
+    await page.waitForSelector('#live.on');
+    await page.waitForFunction(() => /\d/.test(document.querySelector('[data-kpi="reported"] dd')?.textContent || ''));
+    await page.waitForTimeout(800);
+    const map = await page.locator('#map').boundingBox();
+    const filters = await page.locator('#filters').boundingBox();
+    assert.ok(map.width >= 380, 'the map takes the phone’s width');
+    assert.ok(filters.y >= map.y + map.height, 'the filters come below the map');
+    await shot(page, 'command-center-phone', { fullPage: true });
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await phone.close();
+  }
+
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'commander');
+  await page.waitForSelector('#summary[data-shown]');
+  await page.click('#topbar button:has-text("English")');
+  await page.waitForSelector('#filters-title:has-text("Filters")');
+  await page.waitForSelector('#summary[data-shown]');
+  assert.match(await page.textContent('#summary'), /cases on the map/);
+  await page.waitForSelector('#live.on');
+  await page.waitForTimeout(800);
+  await shot(page, 'command-center-en');
+  await page.click('#topbar button:has-text("中文")');
+  await page.waitForSelector('#filters-title:has-text("筛选")');
+  assert.deepEqual(page.problems, []);
+});
+
+test('an administrator sees the grid without case data, and no errors', async () => {
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'admin');
+  assert.match(page.url(), /\/ui\/command\.html/);
+  await page.waitForFunction(() => document.querySelectorAll('.leaflet-gridStreets-pane path').length > 0);
+  assert.match(await page.textContent('#summary'), /管理员/);
+  assert.equal(await page.locator('.leaflet-marker-pane [data-case]').count(), 0);
+  assert.deepEqual(page.problems, []);
+});

@@ -1,0 +1,339 @@
+// The grid worker's phone page: report with a photo at a GPS point, settle it on the spot in two taps,
+// verify a case a department says is done, and place the position by hand when there is no GPS.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { deflateSync } from 'node:zlib';
+import { PASSWORD, newPage, shot, signIn, startBrowser, startServer } from './harness.mjs';
+
+const PHONE = { width: 390, height: 844, mobile: true };
+const COMMUNITY = '120110001001';
+
+// ---------------------------------------------------------------- helpers
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(bytes) {
+  let c = 0xffffffff;
+  for (const b of bytes) c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+function chunk(type, data) {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(body));
+  return Buffer.concat([length, body, crc]);
+}
+/** A small PNG of one colour with a diagonal stripe. */
+function png(width = 48, height = 36, [r, g, b] = [196, 80, 40]) {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // truecolour
+  const rows = [];
+  for (let y = 0; y < height; y += 1) {
+    const row = [0];
+    for (let x = 0; x < width; x += 1) {
+      const stripe = Math.abs(x - y) < 4;
+      row.push(stripe ? 250 : r, stripe ? 240 : g, stripe ? 200 : b);
+    }
+    rows.push(Buffer.from(row));
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+async function login(base, person) {
+  const response = await fetch(`${base}/api/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ person, password: PASSWORD }),
+  });
+  assert.equal(response.status, 200, `${person} signs in`);
+  return (await response.json()).token;
+}
+
+async function call(base, token, path, { method = 'GET', body, form } = {}) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${base}${path}`, { method, headers, body: form ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+function ringContains(ring, [x, y]) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i, i += 1) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+/** A point well inside a cell: the middle of the widest inside run of the bounding box's middle row. */
+function pointInside(feature) {
+  const polygons = feature.geometry.type === 'Polygon' ? [feature.geometry.coordinates] : feature.geometry.coordinates;
+  const ring = polygons[0][0];
+  const xs = ring.map((p) => p[0]);
+  const ys = ring.map((p) => p[1]);
+  const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  let best = null;
+  for (const fy of [0.5, 0.4, 0.6, 0.3, 0.7]) {
+    const y = minY + (maxY - minY) * fy;
+    let run = [];
+    const steps = 60;
+    for (let i = 1; i < steps; i += 1) {
+      const x = minX + ((maxX - minX) * i) / steps;
+      if (ringContains(ring, [x, y])) run.push(x);
+      else if (run.length) break;
+    }
+    if (run.length > 4) {
+      best = [run[Math.floor(run.length / 2)], y];
+      break;
+    }
+  }
+  assert.ok(best, `a point inside cell ${feature.properties.code}`);
+  return { lon: best[0], lat: best[1] };
+}
+
+async function cellsOf(base, community) {
+  const layer = await (await fetch(`${base}/api/grid/cell`)).json();
+  return layer.features.filter((f) => f.properties.code.startsWith(community));
+}
+
+/** A case reported by a citizen and handled by 城管, waiting for the grid worker's verification. */
+async function caseAwaitingVerification(base, point) {
+  const citizen = await login(base, 'citizen');
+  const outcome = await call(base, citizen, '/api/cases', {
+    method: 'POST',
+    body: { title: '小区门口垃圾桶满溢', description: '垃圾桶已经满出来好几天了，气味很大。', location: point },
+  });
+  const id = outcome.case.id;
+  const dispatcher = await login(base, 'dispatcher');
+  await call(base, dispatcher, `/api/cases/${id}/commands`, { method: 'POST', body: { command: 'accept' } });
+  await call(base, dispatcher, `/api/cases/${id}/commands`, { method: 'POST', body: { command: 'dispatch', department: 'chengguan' } });
+  const handler = await login(base, 'handler');
+  const form = new FormData();
+  form.append('photo', new Blob([png(40, 30, [40, 140, 70])], { type: 'image/png' }), 'after.png');
+  const { photos } = await call(base, handler, '/api/photos', { method: 'POST', form });
+  await call(base, handler, `/api/cases/${id}/commands`, {
+    method: 'POST',
+    body: { command: 'feedback', evidence: photos, note: '已清运垃圾并冲洗地面。' },
+  });
+  return id;
+}
+
+// ---------------------------------------------------------------- tests
+
+let server;
+let cells;
+before(async () => {
+  server = await startServer();
+  cells = await cellsOf(server.base, COMMUNITY);
+  assert.ok(cells.length > 1, 'the worker’s community has cells');
+});
+after(async () => {
+  await server?.stop();
+});
+
+test('a grid worker reports with a photo at the GPS point, settles it in two taps, and it leaves the open list', async () => {
+  const point = pointInside(cells[0]);
+  const browser = await startBrowser(PHONE);
+  try {
+    await browser.context.grantPermissions(['geolocation'], { origin: server.base });
+    await browser.context.setGeolocation({ latitude: point.lat, longitude: point.lon, accuracy: 12 });
+    const page = await newPage(browser);
+    await signIn(page, server.base, 'gridworker');
+    assert.match(page.url(), /\/ui\/worker\.html/);
+    await page.waitForSelector('#report-position-status:has-text("已用手机定位")');
+    await page.waitForSelector('#report-place:has-text("第1网格")');
+    await page.setInputFiles('#report-photo', { name: 'loose-tiles.png', mimeType: 'image/png', buffer: png() });
+    await page.waitForSelector('#report-form .thumbs img');
+    await page.fill('#report-title', '人行道地砖松动');
+    await page.fill('#report-description', '便民超市门前人行道有三块地砖松动翘起，行人容易绊倒。');
+    await page.waitForFunction(() => document.querySelectorAll('#report-category option').length > 10);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, 'grid-worker');
+
+    const sent = page.waitForResponse((r) => r.url().endsWith('/api/cases/upload'));
+    await page.click('#report-submit');
+    assert.equal((await sent).status(), 201);
+    await page.waitForSelector('#outcome-case');
+    const id = Number((await page.textContent('#outcome-case')).replace('#', ''));
+    assert.ok(id > 0, 'the case number is shown');
+    assert.match(await page.textContent('#outcome-cell'), new RegExp(cells[0].properties.code));
+    assert.match(await page.textContent('#outcome-category'), /系统根据描述识别/);
+
+    // 自处置 in two taps.
+    await page.waitForSelector('#outcome-settle');
+    await shot(page, 'grid-worker-outcome');
+    let taps = 0;
+    await page.click('#outcome-settle');
+    taps += 1;
+    await page.waitForSelector('#settle-dialog[open]');
+    assert.equal(await page.inputValue('#settle-note'), '网格员已现场处置完毕。');
+    await shot(page, 'grid-worker-settle');
+    await page.click('#settle-confirm');
+    taps += 1;
+    await page.waitForSelector('#outcome-state:has-text("待核查")');
+    assert.equal(taps, 2);
+    const worker = await login(server.base, 'gridworker');
+    const detail = await call(server.base, worker, `/api/cases/${id}`);
+    assert.equal(detail.case.state, 'awaiting_verification');
+    assert.equal(detail.case.handler, 'grid');
+    assert.equal(detail.case.photos.length, 1, 'the photo went with the report');
+
+    // It leaves the open list (and waits for someone else in the verification list).
+    await page.click('#tab-open');
+    await page.waitForSelector('#open-list > li.case-card, #open-list > li.empty');
+    assert.equal(await page.locator(`#open-list li[data-case="${id}"]`).count(), 0);
+    await shot(page, 'grid-worker-open');
+    await page.click('#tab-verify');
+    await page.waitForSelector(`#verify-list li[data-case="${id}"] .not-mine`);
+
+    // Back to reporting: a similar report nearby proposes the first case as a duplicate.
+    await page.click('#tab-report');
+    await page.click('#report-another');
+    await page.waitForSelector('#report-form', { state: 'visible' });
+    await page.fill('#report-title', '超市门口地砖翘起');
+    await page.fill('#report-description', '超市门口人行道地砖翘起来了，请派人修一下。');
+    await page.click('#report-submit');
+    await page.waitForSelector('#outcome-duplicates');
+    assert.match(await page.textContent('#outcome-duplicates'), new RegExp(`#${id} · 相似度 \\d+%`));
+    await shot(page, 'grid-worker-duplicates');
+    assert.deepEqual(page.problems, []);
+    assert.deepEqual(browser.outside, [], 'nothing is loaded from outside the server');
+  } finally {
+    await browser.close();
+  }
+});
+
+test('an open case of my cells can be settled from the list', async () => {
+  const point = pointInside(cells[1]);
+  const citizen = await login(server.base, 'citizen');
+  const outcome = await call(server.base, citizen, '/api/cases', {
+    method: 'POST',
+    body: { title: '楼道里堆放杂物', description: '三号楼一单元楼道堆满纸箱，堵住消防通道。', location: point },
+  });
+  const id = outcome.case.id;
+  const browser = await startBrowser(PHONE);
+  try {
+    const page = await newPage(browser);
+    await signIn(page, server.base, 'gridworker');
+    await page.click('#tab-open');
+    const card = page.locator(`#open-list li[data-case="${id}"]`);
+    await card.waitFor();
+    assert.match(await card.textContent(), /待受理/);
+    assert.match(await card.textContent(), /剩|超期/, 'the deadline is shown');
+    await card.locator('.case-head').click();
+    await card.locator('[data-settle]').click();
+    await page.setInputFiles('#settle-photo', { name: 'cleared.png', mimeType: 'image/png', buffer: png(30, 30, [30, 120, 200]) });
+    await page.waitForSelector('#settle-dialog .thumbs img');
+    await page.fill('#settle-note', '已联系物业清走纸箱。');
+    await page.click('#settle-confirm');
+    await page.waitForSelector(`#open-list li[data-case="${id}"]`, { state: 'detached' });
+    const worker = await login(server.base, 'gridworker');
+    const detail = await call(server.base, worker, `/api/cases/${id}`);
+    assert.equal(detail.case.state, 'awaiting_verification');
+    assert.match(detail.case.evidence[0], /^[0-9a-f]{64}$/, 'the evidence photo was uploaded first');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a grid worker verifies a case a department says is done', async () => {
+  const id = await caseAwaitingVerification(server.base, pointInside(cells[2]));
+  const browser = await startBrowser(PHONE);
+  try {
+    const page = await newPage(browser);
+    await signIn(page, server.base, 'gridworker');
+    await page.click('#tab-verify');
+    const card = page.locator(`#verify-list li[data-case="${id}"]`);
+    await card.waitFor();
+    assert.match(await card.locator('.feedback-note').textContent(), /已清运垃圾并冲洗地面/);
+    assert.match(await card.textContent(), /区城市管理委员会/);
+    // The evidence photo is fetched with the token and shown.
+    await page.waitForFunction(
+      (caseId) => {
+        const img = document.querySelector(`#verify-list li[data-case="${caseId}"] img[data-photo]`);
+        return img && img.complete && img.naturalWidth > 0;
+      },
+      id,
+    );
+    await shot(page, 'grid-worker-verify');
+    // Tapping the photo opens it large.
+    await card.locator('button.thumb').first().click();
+    await page.waitForSelector('dialog.lightbox[open] img[src^="blob:"]');
+    await page.click('dialog.lightbox[open] button');
+    await page.waitForSelector('dialog.lightbox[open]', { state: 'detached' }).catch(() => {});
+    assert.equal(await page.locator('dialog.lightbox[open]').count(), 0);
+
+    // Not passing needs a note: nothing is sent without one.
+    let commands = 0;
+    page.on('request', (r) => r.url().includes(`/api/cases/${id}/commands`) && (commands += 1));
+    await card.locator('button:has-text("核查不通过")').click();
+    await card.locator('.form-error:has-text("请写明")').waitFor();
+    assert.equal(commands, 0);
+
+    await card.locator('textarea').fill('已到现场查看，地面干净。');
+    await card.locator('button:has-text("核查通过")').click();
+    await card.waitFor({ state: 'detached' });
+    const worker = await login(server.base, 'gridworker');
+    const detail = await call(server.base, worker, `/api/cases/${id}`);
+    assert.equal(detail.case.state, 'verified');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('without GPS the worker places the position with a tap on the map of their cells', async () => {
+  const target = cells[cells.length - 1];
+  const point = pointInside(target);
+  const browser = await startBrowser(PHONE);
+  try {
+    await browser.context.clearPermissions();
+    const page = await newPage(browser);
+    await signIn(page, server.base, 'gridworker');
+    await page.waitForSelector('#report-position-status:has-text("地图上点一下")');
+    await page.waitForSelector('#report-map path.leaflet-interactive, #report-map svg path');
+    const cellCount = await page.locator('#report-map svg path').count();
+    assert.equal(cellCount, cells.length, 'the map shows the worker’s cells only');
+    // Nothing to send without a position.
+    await page.fill('#report-title', '井盖缺失');
+    await page.click('#report-submit');
+    await page.waitForSelector('#report-error:has-text("还没有位置")');
+    await shot(page, 'grid-worker-nogps');
+
+    const map = page.locator('#report-map');
+    await map.scrollIntoViewIfNeeded();
+    const spot = await page.evaluate(({ lat, lon }) => {
+      const box = document.getElementById('report-map');
+      const p = box.leafletMap.latLngToContainerPoint([lat, lon]);
+      return { x: p.x, y: p.y };
+    }, point);
+    const box = await map.boundingBox();
+    await page.touchscreen.tap(box.x + spot.x, box.y + spot.y);
+    await page.waitForSelector('#report-position-status:has-text("已在地图上选定位置")');
+    assert.match(await page.textContent('#report-place'), new RegExp(target.properties.name));
+    await page.fill('#report-description', '路口西侧雨水井盖丢失，已临时放置警示桶。');
+    await page.click('#report-submit');
+    await page.waitForSelector('#outcome-case');
+    assert.match(await page.textContent('#outcome-cell'), new RegExp(target.properties.code));
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await browser.close();
+  }
+});
