@@ -42,6 +42,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use onegrid_store::Store;
 use onegrid_text::Classifier;
+use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -223,6 +224,9 @@ pub fn router(state: AppState) -> Router {
         // The live feed stays open for as long as the client listens: no request timeout.
         .merge(feed::routes())
         .fallback(not_found)
+        // Grid layers and vendored scripts are large and compress well (the cell layer ~8×). The
+        // default predicate leaves the SSE feed, images and tiny bodies alone.
+        .layer(CompressionLayer::new())
         // One structured log line per request: method, path (never the query, which may carry an
         // `access_token`), status and latency.
         .layer(

@@ -28,7 +28,11 @@ async fn the_root_leads_to_the_sign_in_page() {
     assert_eq!(root.headers()[header::LOCATION], "/ui/");
     let page = app.get("/ui/", None).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.content_type.starts_with("text/html"), "{}", page.content_type);
+    assert!(
+        page.content_type.starts_with("text/html"),
+        "{}",
+        page.content_type
+    );
     assert!(page.text.contains("/ui/common.js") || page.text.contains("/ui/index.js"));
 }
 
@@ -38,7 +42,9 @@ async fn pages_revalidate_with_their_etag() {
     let first = raw(&app, "/ui/common.js", None).await;
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(first.headers()[header::CACHE_CONTROL], "no-cache");
-    let content_type = first.headers()[header::CONTENT_TYPE].to_str().expect("ascii");
+    let content_type = first.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .expect("ascii");
     assert!(content_type.contains("javascript"), "{content_type}");
     let etag = first.headers()[header::ETAG]
         .to_str()
@@ -114,6 +120,22 @@ async fn the_ui_config_names_the_base_map_when_one_is_set() {
     })
     .await;
     let set = app.get("/ui/config.json", None).await.json();
-    assert_eq!(set["tile_url"], "https://tiles.example.gov.cn/{z}/{x}/{y}.png");
+    assert_eq!(
+        set["tile_url"],
+        "https://tiles.example.gov.cn/{z}/{x}/{y}.png"
+    );
     assert_eq!(set["tile_attribution"], "东丽区测绘");
+}
+
+#[tokio::test]
+async fn large_answers_are_compressed_for_clients_that_accept_it() {
+    let app = app().await;
+    let request = Request::builder()
+        .uri("/ui/vendor/echarts/echarts.min.js")
+        .header(header::ACCEPT_ENCODING, "gzip")
+        .body(Body::empty())
+        .expect("request");
+    let response = app.router.clone().oneshot(request).await.expect("answer");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
 }
