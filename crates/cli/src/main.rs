@@ -18,6 +18,7 @@ mod case_cmd;
 mod demo;
 mod grid_cmd;
 mod load;
+mod report_cmd;
 mod text_cmd;
 
 use std::path::PathBuf;
@@ -137,6 +138,11 @@ enum Commands {
         #[command(subcommand)]
         command: apikey_cmd::ApikeyCommand,
     },
+    /// Government work reports: extract quantified targets and results.
+    Report {
+        #[command(subcommand)]
+        command: report_cmd::ReportCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -246,6 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Grid { command } => grid_cmd::run(command).await,
         Commands::Text { command } => text_cmd::run(command).await,
         Commands::Apikey { command } => apikey_cmd::run(command).await,
+        Commands::Report { command } => report_cmd::run(command).await,
     }
 }
 

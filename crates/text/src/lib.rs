@@ -16,6 +16,7 @@ pub mod model;
 pub mod normalize;
 pub mod severity;
 pub mod train;
+pub mod workreport;
 
 pub use classifier::{Classifier, Prediction, Scored};
 pub use duplicates::{
