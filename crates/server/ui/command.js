@@ -1266,6 +1266,13 @@ async function flushPending() {
     }
   }
   renderActivity();
+  // The KPI strip follows the feed too, but at most every few seconds: it replays histories.
+  if (!view.kpiTimer) {
+    view.kpiTimer = setTimeout(() => {
+      view.kpiTimer = null;
+      loadKpis();
+    }, 3000);
+  }
 }
 
 function renderActivity() {

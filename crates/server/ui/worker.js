@@ -520,7 +520,13 @@ function loadVerify() {
         nodes.push(el('li', { class: 'list-heading' }, el('h2', {}, t('wk.others_heading'))));
         nodes.push(...others.map(verifyCard));
       }
+      // A redraw (tab switch, live refresh) must not lose a note the worker is typing.
+      const typed = [...list.querySelectorAll('[id^="verify-note-"]')].map((node) => [node.id, node.value]);
       list.replaceChildren(...nodes);
+      for (const [id, value] of typed) {
+        const node = document.getElementById(id);
+        if (node && value) node.value = value;
+      }
     } catch (error) {
       list.replaceChildren(el('li', { class: 'error-text' }, t('wk.load_failed', { msg: error.message })));
     } finally {
