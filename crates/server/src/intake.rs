@@ -3,12 +3,16 @@
 //! (severity signals raise the tier and say why), and then the store, which answers once the case is
 //! durable.
 
+use std::sync::{Arc, Mutex};
+
 use chrono::{DateTime, Utc};
 use onegrid_core::{
     Actor, AreaCode, CategoryCode, Channel, GeoPoint, NewReport, Reference, Reporter, Role,
 };
 use onegrid_geo::crs::Crs;
-use onegrid_text::duplicates::{signature, Candidate, DuplicateConfig, DuplicateIndex, Signature};
+use onegrid_text::duplicates::{
+    signature, signature_normalised, Candidate, DuplicateConfig, DuplicateIndex, Signature,
+};
 use onegrid_text::Classifier;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -271,13 +275,64 @@ pub fn category_for_label(label: &str, reference: &Reference) -> Option<Category
         .map(|c| c.code.clone())
 }
 
+/// `category_for_label` for the reference data in force, remembered per label: the answer depends
+/// only on the taxonomy, and working it out walks the whole taxonomy. Keyed by the reference's `Arc`,
+/// which the cache holds, so a replaced reference (whose address could otherwise be reused) is never
+/// mistaken for the current one.
+fn category_for_label_cached(label: &str, reference: &Arc<Reference>) -> Option<CategoryCode> {
+    type Cache = (Arc<Reference>, Vec<(String, Option<CategoryCode>)>);
+    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    match &mut *cache {
+        Some((cached, labels)) if Arc::ptr_eq(cached, reference) => {
+            if let Some((_, category)) = labels.iter().find(|(l, _)| l == label) {
+                return category.clone();
+            }
+            let category = category_for_label(label, reference);
+            // A model has a handful of labels; a district model's labels are its category codes.
+            if labels.len() < 1024 {
+                labels.push((label.to_string(), category.clone()));
+            }
+            category
+        }
+        _ => {
+            let category = category_for_label(label, reference);
+            *cache = Some((
+                reference.clone(),
+                vec![(label.to_string(), category.clone())],
+            ));
+            category
+        }
+    }
+}
+
 /// Classifies a report's text into a suggestion.
 pub fn suggest(classifier: &Classifier, reference: &Reference, text: &str) -> Option<Suggestion> {
     let prediction = classifier.classify(text).ok()?;
     let category = category_for_label(&prediction.label, reference);
+    suggestion_of(prediction, category, reference)
+}
+
+/// `suggest` on text already normalised (`onegrid_text::normalize`), with the label's category
+/// remembered between reports.
+fn suggest_normalised(
+    classifier: &Classifier,
+    reference: &Arc<Reference>,
+    normalised: &str,
+) -> Option<Suggestion> {
+    let prediction = classifier.classify_normalised(normalised).ok()?;
+    let category = category_for_label_cached(&prediction.label, reference);
+    suggestion_of(prediction, category, reference)
+}
+
+fn suggestion_of(
+    prediction: onegrid_text::Prediction,
+    category: Option<CategoryCode>,
+    reference: &Reference,
+) -> Option<Suggestion> {
     let known = category.as_ref().and_then(|c| reference.taxonomy.get(c));
     Some(Suggestion {
-        label: prediction.label.clone(),
+        label: prediction.label,
         confidence: prediction.confidence,
         category: category.as_ref().map(ToString::to_string),
         category_name: known.map(|c| c.name.clone()),
@@ -309,13 +364,30 @@ pub fn prepare(
     reporter: Reporter,
     channel: Channel,
 ) -> Result<(NewReport, Option<Suggestion>), ApiError> {
+    prepare_normalised(state, request, reporter, channel)
+        .map(|(report, suggestion, _)| (report, suggestion))
+}
+
+/// `prepare`, also returning the normalised text of the report as the duplicate check reads it
+/// (`case_text` of the stored title and description), when it is the text the classifier read, so
+/// that intake normalises a report once.
+fn prepare_normalised(
+    state: &AppState,
+    request: ReportRequest,
+    reporter: Reporter,
+    channel: Channel,
+) -> Result<(NewReport, Option<Suggestion>, Option<String>), ApiError> {
     let reference = state.store.reference();
     let title = request.title.trim().to_string();
     if title.is_empty() {
         return Err(ApiError::invalid("title: say in a few words what is wrong"));
     }
     let text = format!("{title}。{}", request.description);
-    let suggestion = suggest(&state.classifier, &reference, &text);
+    let normalised = onegrid_text::normalize::normalize(&text);
+    let suggestion = suggest_normalised(&state.classifier, &reference, &normalised);
+    // The stored description is trimmed; the classifier read it as sent. Same text unless it had
+    // spaces around it.
+    let same_text = request.description.trim().len() == request.description.len();
     let category = match request.category.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {
             let code = CategoryCode::parse(code).map_err(|e| ApiError::invalid(format!("category: {e}")))?;
@@ -388,7 +460,7 @@ pub fn prepare(
         .get(&report.category)
         .map_or(onegrid_core::Tier::Grid, |c| c.tier);
     onegrid_text::severity::raise_report_tier(&mut report, category_tier);
-    Ok((report, suggestion))
+    Ok((report, suggestion, same_text.then_some(normalised)))
 }
 
 /// The reporter of a request made by `caller`: a citizen is themself; staff may enter the person
@@ -449,8 +521,8 @@ pub async fn report(
     }
     let reporter = reporter_for(caller, channel, &request)?;
     let actor: Actor = caller.actor();
-    let (report, suggestion) = prepare(state, request, reporter, channel)?;
-    store_report(state, &actor, report, suggestion, now).await
+    let (report, suggestion, normalised) = prepare_normalised(state, request, reporter, channel)?;
+    store_prepared(state, &actor, report, suggestion, now, normalised).await
 }
 
 /// Stores a prepared report, checks it for duplicates among the open cases, merges it into one when
@@ -462,8 +534,23 @@ pub async fn store_report(
     suggestion: Option<Suggestion>,
     now: DateTime<Utc>,
 ) -> Result<IntakeOutcome, ApiError> {
+    store_prepared(state, actor, report, suggestion, now, None).await
+}
+
+/// `store_report`, given the normalised `case_text` of the report when intake already has it.
+async fn store_prepared(
+    state: &AppState,
+    actor: &Actor,
+    report: NewReport,
+    suggestion: Option<Suggestion>,
+    now: DateTime<Utc>,
+    normalised: Option<String>,
+) -> Result<IntakeOutcome, ApiError> {
     let tier_reason = report.tier_reason.clone();
-    let text_signature = signature(&case_text(&report.title, &report.description));
+    let text_signature = match normalised {
+        Some(normalised) => signature_normalised(&normalised),
+        None => signature(&case_text(&report.title, &report.description)),
+    };
     let candidates = state.duplicates.candidates(
         point_of(report.point),
         report.cell.as_str(),

@@ -96,7 +96,14 @@ impl Classifier {
     /// character, letter or digit ([`TextError::NoContent`], e.g. only emoji). Reads only the first
     /// [`crate::normalize::MAX_INPUT_CHARS`] characters.
     pub fn classify(&self, text: &str) -> Result<Prediction, TextError> {
-        let top = self.with_scores(text, |scores| {
+        self.classify_normalised(&normalize(text))
+    }
+
+    /// [`Classifier::classify`] on text already passed through [`normalize`], for a caller that also
+    /// needs the normalised text for something else (intake's duplicate signature): the same answer
+    /// as `classify(text)` when `normalised == normalize(text)`.
+    pub fn classify_normalised(&self, normalised: &str) -> Result<Prediction, TextError> {
+        let top = self.with_normalised_scores(normalised, |scores| {
             softmax(scores, self.model.temperature);
             top_three(scores)
                 .iter()
@@ -146,7 +153,14 @@ impl Classifier {
 
     /// Computes the raw scores of `text` into this thread's buffer and hands them to `f`.
     fn with_scores<R>(&self, text: &str, f: impl FnOnce(&mut [f32]) -> R) -> Result<R, TextError> {
-        let normalised = normalize(text);
+        self.with_normalised_scores(&normalize(text), f)
+    }
+
+    fn with_normalised_scores<R>(
+        &self,
+        normalised: &str,
+        f: impl FnOnce(&mut [f32]) -> R,
+    ) -> Result<R, TextError> {
         if normalised.is_empty() {
             return Err(TextError::Empty);
         }
@@ -164,14 +178,14 @@ impl Classifier {
             let config = &self.model.config;
             match &self.packed {
                 Some(packed) => {
-                    buckets(config, &normalised, scratch);
+                    buckets(config, normalised, scratch);
                     self.model
                         .scores_packed(packed, scratch.buckets_mut(), work, scores);
                 }
                 None => {
                     vectorize(
                         config,
-                        &normalised,
+                        normalised,
                         self.model.idf.as_deref(),
                         scratch,
                         vector,
@@ -227,6 +241,23 @@ pub(crate) fn softmax(scores: &mut [f32], temperature: f32) {
 mod tests {
     use super::*;
     use crate::features::FeatureConfig;
+
+    #[test]
+    fn classifying_normalised_text_gives_the_same_answer() {
+        let classifier = Classifier::default_model().expect("the shipped model loads");
+        for text in [
+            "小区门口垃圾堆积，臭味很大。",
+            "ＡＢＣ路段  路灯不亮。",
+            "  ",
+            "😀",
+        ] {
+            assert_eq!(
+                classifier.classify(text).ok(),
+                classifier.classify_normalised(&normalize(text)).ok(),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn top_three_orders_like_a_stable_sort() {

@@ -130,9 +130,15 @@ impl Signature {
 
     /// The `n` heaviest feature ids (the text index's keys), heaviest first.
     fn heaviest(&self, n: usize) -> Vec<u32> {
+        let heavier = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
         let mut order: Vec<(u32, f32)> = self.features.to_vec();
-        order.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        order.truncate(n);
+        // The order is total (ties broken by id), so selecting the first `n` and sorting only them
+        // gives the same ids in the same order as sorting everything.
+        if n < order.len() {
+            order.select_nth_unstable_by(n, heavier);
+            order.truncate(n);
+        }
+        order.sort_unstable_by(heavier);
         order.into_iter().map(|(id, _)| id).collect()
     }
 }
@@ -201,6 +207,16 @@ pub fn signature(text: &str) -> Signature {
 /// (sublinear tf × idf); the weighing is done here so that only the kept features are normalised and the
 /// idf is read from its byte table.
 pub fn signature_with(text: &str, settings: &SignatureSettings) -> Signature {
+    signature_of_normalised(&normalize(text), settings)
+}
+
+/// [`signature`] of text already passed through [`normalize`] (intake normalises a report once for
+/// the classifier and the signature): equal to `signature(text)` when `normalised == normalize(text)`.
+pub fn signature_normalised(normalised: &str) -> Signature {
+    signature_of_normalised(normalised, &SignatureSettings::default())
+}
+
+fn signature_of_normalised(normalised: &str, settings: &SignatureSettings) -> Signature {
     let vocabulary = vocabulary();
     BUFFERS.with(|buffers| {
         let mut buffers = buffers.borrow_mut();
@@ -209,7 +225,6 @@ pub fn signature_with(text: &str, settings: &SignatureSettings) -> Signature {
             scratch,
             weighted,
         } = &mut *buffers;
-        let normalised = normalize(text);
         readable.clear();
         if settings.content_only {
             readable.extend(
@@ -218,7 +233,7 @@ pub fn signature_with(text: &str, settings: &SignatureSettings) -> Signature {
                     .map(|c| if is_content_char(c) { c } else { ' ' }),
             );
         } else {
-            readable.push_str(&normalised);
+            readable.push_str(normalised);
         }
         let config = FeatureConfig {
             words: settings.words,
@@ -334,10 +349,40 @@ struct AreaEntries {
     unlocated: Vec<u32>,
 }
 
+/// Hashes the index's integer keys (feature ids, themselves hash buckets, and case ids) with a
+/// multiply and a fold instead of SipHash, which cost more than the rest of an insert's map work.
+/// Neither key is chosen freely by a client: feature ids lie in the model's bucket range and case
+/// ids are assigned by the store.
+#[derive(Debug, Default, Clone, Copy)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        let h = self.0.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        h ^ (h >> 32)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+type IdMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<IdHasher>>;
+
 /// Entry slots by text feature.
 #[derive(Debug, Default, Clone)]
 struct TextIndex {
-    postings: HashMap<u32, Vec<u32>>,
+    postings: IdMap<u32, Vec<u32>>,
 }
 
 impl TextIndex {
@@ -385,7 +430,7 @@ pub struct DuplicateIndex {
     config: DuplicateConfig,
     entries: Vec<Option<Entry>>,
     free: Vec<u32>,
-    slot_of: HashMap<u64, u32>,
+    slot_of: IdMap<u64, u32>,
     by_time: BTreeSet<(i64, u64)>,
     points: PointTree,
     areas: HashMap<Box<str>, AreaEntries>,
@@ -399,7 +444,7 @@ impl DuplicateIndex {
             config,
             entries: Vec::new(),
             free: Vec::new(),
-            slot_of: HashMap::new(),
+            slot_of: IdMap::default(),
             by_time: BTreeSet::new(),
             points: RTree::new(),
             areas: HashMap::new(),
@@ -841,6 +886,33 @@ impl Confusion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signature_of_normalised_text_is_the_same() {
+        for text in [
+            "小区门口垃圾堆积，臭味很大。",
+            "ＡＢＣ路段  路灯不亮。關於",
+            "",
+            "！！",
+        ] {
+            assert_eq!(
+                signature(text),
+                signature_normalised(&normalize(text)),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn heaviest_keys_are_those_of_a_full_sort() {
+        let s = signature("东丽区金桥街道某小区门口垃圾堆积多日无人清理，臭味很大，影响居民出行");
+        let mut all: Vec<(u32, f32)> = s.features.to_vec();
+        all.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        for n in [0, 1, 5, TEXT_KEYS, s.len(), s.len() + 3] {
+            let expected: Vec<u32> = all.iter().take(n).map(|&(id, _)| id).collect();
+            assert_eq!(s.heaviest(n), expected, "n = {n}");
+        }
+    }
 
     #[test]
     fn haversine_matches_known_distances() {

@@ -10,7 +10,7 @@ use onegrid_core::{
     WorkingHours,
 };
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::grid::{parse_geometry, GridShape};
 use crate::{LayerSummary, StoreError};
@@ -56,11 +56,12 @@ pub fn load_history(connection: &Connection, id: CaseId) -> Result<Vec<Event>, S
 }
 
 /// Appends an event and writes the case projection. Both inside the caller's transaction.
+/// Returns the event's feed position (its rowid in `events`).
 pub fn write_event_and_case(
     transaction: &Transaction<'_>,
     event: &Event,
     case: &Case,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let json = serde_json::to_string(event).map_err(|e| corrupt(e.to_string()))?;
     write_sealed_event_and_case(transaction, event, &json, case)
 }
@@ -72,7 +73,7 @@ pub fn write_sealed_event_and_case(
     event: &Event,
     event_body: &str,
     case: &Case,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
     let case_body = serde_json::to_string(case).map_err(|e| corrupt(e.to_string()))?;
     transaction
         .prepare_cached(
@@ -86,9 +87,9 @@ pub fn write_sealed_event_and_case(
             event_body,
             event.hash,
         ])?;
-    let mut values = vec![Value::Integer(case.id.0 as i64)];
-    values.extend(case_columns(case));
-    values.push(Value::Text(case_body));
+    // Events is a rowid table written only here, so the last insert is the feed head.
+    let position = transaction.last_insert_rowid() as u64;
+    // The values of `case_columns`, bound where they lie instead of copied into `Value`s.
     transaction
         .prepare_cached(
             "INSERT INTO cases (id, version, state, cell, category, tier, channel, department, \
@@ -100,8 +101,22 @@ pub fn write_sealed_event_and_case(
              updated_at = excluded.updated_at, due_at = excluded.due_at, \
              head_hash = excluded.head_hash, body = excluded.body",
         )?
-        .execute(params_from_iter(values))?;
-    Ok(())
+        .execute(params![
+            case.id.0 as i64,
+            case.version as i64,
+            case.state.as_str(),
+            case.cell.as_str(),
+            case.category.as_str(),
+            case.tier.as_str(),
+            case.channel.as_str(),
+            case.lead_department().map(|d| d.as_str()),
+            time_text(&case.reported_at),
+            time_text(&case.updated_at),
+            case.deadline.as_ref().map(|d| time_text(&d.due_at)),
+            case.head_hash,
+            case_body,
+        ])?;
+    Ok(position)
 }
 
 /// The columns of a case row between its id and its body, in table order. They are what

@@ -203,12 +203,8 @@ impl Writer {
             replaced: None,
         };
         let index_options = self.index_options;
-        let writes_events = batch.iter().any(|request| {
-            matches!(
-                request,
-                WriteRequest::Report { .. } | WriteRequest::Act { .. } | WriteRequest::Merge { .. }
-            )
-        });
+        // The feed position of the batch's last event, when it wrote any.
+        let mut feed_head: Option<u64> = None;
         let Writer {
             connection,
             next_id,
@@ -230,6 +226,7 @@ impl Writer {
                     &mut new_reference,
                     &mut cells,
                     index_options,
+                    &mut feed_head,
                     request,
                 )?);
             }
@@ -248,17 +245,12 @@ impl Writer {
                     self.cells.replace(index);
                 }
                 pending.into_iter().for_each(Pending::answer);
-                if writes_events {
-                    match last_event_position(&self.connection) {
-                        Ok(head) => {
-                            self.feed_head.send_if_modified(|current| {
-                                let moved = *current != head;
-                                *current = head;
-                                moved
-                            });
-                        }
-                        Err(error) => tracing::warn!(%error, "cannot read the feed head"),
-                    }
+                if let Some(head) = feed_head {
+                    self.feed_head.send_if_modified(|current| {
+                        let moved = *current != head;
+                        *current = head;
+                        moved
+                    });
                 }
             }
             Err(error) => {
@@ -283,6 +275,7 @@ impl Writer {
         new_reference: &mut Option<Arc<Reference>>,
         cells: &mut BatchCells,
         index_options: IndexOptions,
+        feed_head: &mut Option<u64>,
         request: WriteRequest,
     ) -> Result<Pending, StoreError> {
         let rules = reference.rules();
@@ -327,12 +320,12 @@ impl Writer {
                 let command = Command::Report { id, report };
                 match apply_sealed(&rules, None, &command, &actor, now) {
                     Ok((case, sealed)) => {
-                        rows::write_sealed_event_and_case(
+                        *feed_head = Some(rows::write_sealed_event_and_case(
                             transaction,
                             &sealed.event,
                             &sealed.json,
                             &case,
-                        )?;
+                        )?);
                         *next_id += 1;
                         // Not kept in `touched`: a later request naming this new id reads it back
                         // from the open transaction, and reports are the hot path.
@@ -380,12 +373,12 @@ impl Writer {
                 }
                 match apply_sealed(&rules, Some(&case), &command, &actor, now) {
                     Ok((next, sealed)) => {
-                        rows::write_sealed_event_and_case(
+                        *feed_head = Some(rows::write_sealed_event_and_case(
                             transaction,
                             &sealed.event,
                             &sealed.json,
                             &next,
-                        )?;
+                        )?);
                         touched.insert(id, next.clone());
                         Ok(Pending::Case(reply, Ok(next)))
                     }
@@ -410,7 +403,11 @@ impl Writer {
                 match merge(&rules, &source_case, &target_case, &actor, now) {
                     Ok([(merged_source, source_event), (merged_target, target_event)]) => {
                         rows::write_event_and_case(transaction, &source_event, &merged_source)?;
-                        rows::write_event_and_case(transaction, &target_event, &merged_target)?;
+                        *feed_head = Some(rows::write_event_and_case(
+                            transaction,
+                            &target_event,
+                            &merged_target,
+                        )?);
                         touched.insert(source, merged_source.clone());
                         touched.insert(target, merged_target.clone());
                         Ok(Pending::Pair(reply, Ok((merged_source, merged_target))))
