@@ -18,6 +18,7 @@ mod case_cmd;
 mod demo;
 mod grid_cmd;
 mod load;
+mod projects_cmd;
 mod report_cmd;
 mod text_cmd;
 
@@ -143,6 +144,11 @@ enum Commands {
         #[command(subcommand)]
         command: report_cmd::ReportCommand,
     },
+    /// Major projects (重大项目): import from Excel, export, rates, a sample workbook.
+    Projects {
+        #[command(subcommand)]
+        command: projects_cmd::ProjectsCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -253,6 +259,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Commands::Text { command } => text_cmd::run(command).await,
         Commands::Apikey { command } => apikey_cmd::run(command).await,
         Commands::Report { command } => report_cmd::run(command).await,
+        Commands::Projects { command } => projects_cmd::run(command).await,
     }
 }
 

@@ -34,6 +34,41 @@ pub enum ReportCommand {
         #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
         max_bytes: u64,
     },
+    /// Store a report's targets for its year as supervision tasks (督办任务; docs/supervision.md).
+    ///
+    /// Each target (kind target, period this_year) becomes a task with a lead department suggested
+    /// by keyword and the deadline at the end of the year. Prints how many tasks, per department.
+    /// A report already imported (same name and year) is refused.
+    Import {
+        /// The report (plain text, UTF-8 or GBK/GB18030; `-` reads standard input).
+        file: PathBuf,
+        /// The database (it must exist and hold reference data: `onegrid init` or `onegrid demo`).
+        #[arg(long)]
+        db: PathBuf,
+        /// The year the report plans for (default: the year its headings name).
+        #[arg(long)]
+        year: Option<i32>,
+        /// The report's name (default: 「<year>年政府工作报告」).
+        #[arg(long)]
+        name: Option<String>,
+        /// Who imports (a person id of the database; recorded in each task's history).
+        #[arg(long)]
+        by: Option<String>,
+        /// Only print what would be stored.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
+        max_bytes: u64,
+    },
+    /// List the supervision tasks that need a reminder or a 督办 notice: overdue, at risk, or
+    /// with a notice unanswered past its limit (the same list as GET /api/supervision/reminders).
+    Remind {
+        #[arg(long)]
+        db: PathBuf,
+        /// Print JSON instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -51,7 +86,146 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
             cleaned,
             max_bytes,
         } => extract(&file, format, quiet, cleaned.as_deref(), max_bytes),
+        ReportCommand::Import {
+            file,
+            db,
+            year,
+            name,
+            by,
+            dry_run,
+            max_bytes,
+        } => {
+            import(
+                &file,
+                &db,
+                year,
+                name.as_deref(),
+                by.as_deref(),
+                dry_run,
+                max_bytes,
+            )
+            .await
+        }
+        ReportCommand::Remind { db, json } => remind(&db, json).await,
     }
+}
+
+async fn import(
+    file: &Path,
+    db: &Path,
+    year: Option<i32>,
+    name: Option<&str>,
+    by: Option<&str>,
+    dry_run: bool,
+    max_bytes: u64,
+) -> anyhow::Result<ExitCode> {
+    use onegrid_core::history::ActorRef;
+    use onegrid_core::{PersonId, Role};
+    use onegrid_server::supervision::{check_not_imported, per_department, tasks_from_extraction};
+
+    let bytes = read_limited(file, max_bytes)?;
+    if bytes.len() as u64 > max_bytes {
+        anyhow::bail!(
+            "{}: more than {max_bytes} bytes, the limit (--max-bytes)",
+            file.display()
+        );
+    }
+    let (_, extraction) =
+        read_report(&bytes, max_bytes).with_context(|| format!("{}", file.display()))?;
+    let store = crate::open_existing(db)?;
+    let reference = store.reference();
+    let (name, year, tasks) = tasks_from_extraction(&extraction, name, year, &reference)
+        .with_context(|| format!("{}", file.display()))?;
+    let actor = match by {
+        Some(id) => {
+            let id = PersonId::parse(id).map_err(|e| anyhow::anyhow!("--by: {e}"))?;
+            let person = reference.person(&id).ok_or_else(|| {
+                anyhow::anyhow!("--by: there is no person {id} in {}", db.display())
+            })?;
+            ActorRef {
+                person: id,
+                role: person.role,
+            }
+        }
+        None => ActorRef {
+            person: PersonId::parse("onegrid-cli").map_err(|e| anyhow::anyhow!("{e}"))?,
+            role: Role::Admin,
+        },
+    };
+    let counts = per_department(&tasks);
+    let total = tasks.len();
+    if !dry_run {
+        check_not_imported(store.as_ref(), &name, year)
+            .await
+            .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        store
+            .supervision()
+            .create_tasks(tasks, actor, chrono::Utc::now())
+            .await?;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{name} ({year}): {} {total} supervision tasks from {} quantified items",
+        if dry_run { "would store" } else { "stored" },
+        extraction.items.len()
+    )?;
+    for (code, count) in &counts {
+        let label = if code.is_empty() {
+            "(no lead yet: assign one)".to_string()
+        } else {
+            onegrid_core::DepartmentCode::parse(code)
+                .ok()
+                .and_then(|c| {
+                    reference
+                        .departments
+                        .get(&c)
+                        .map(|d| format!("{code} {}", d.name))
+                })
+                .unwrap_or_else(|| code.clone())
+        };
+        writeln!(out, "  {count:>4}  {label}")?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn remind(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    use onegrid_server::supervision::{reminders_of, view};
+
+    let store = crate::open_existing(db)?;
+    let reference = store.reference();
+    let now = chrono::Utc::now();
+    let views = store
+        .supervision()
+        .tasks()
+        .await?
+        .iter()
+        .map(|task| view(task, &reference, now))
+        .collect();
+    let reminders = reminders_of(views, now);
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &reminders)?;
+        writeln!(out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if reminders.is_empty() {
+        writeln!(out, "no supervision task is behind")?;
+    }
+    for reminder in &reminders {
+        let task = &reminder.task;
+        writeln!(
+            out,
+            "#{} [{}] {} {} — {} — {}",
+            task.id,
+            task.status_zh,
+            task.indicator,
+            task.target,
+            task.lead_name.as_deref().unwrap_or("未分配"),
+            reminder.reasons_zh.join("；")
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Reads at most `max_bytes + 1` bytes, so that oversized input (from a pipe) is refused without reading all of it.

@@ -19,7 +19,9 @@ pub mod deadline;
 pub mod history;
 pub mod kpi;
 pub mod org;
+pub mod projects;
 pub mod reference;
+pub mod supervision;
 pub mod tier;
 pub mod workflow;
 

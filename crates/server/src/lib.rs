@@ -11,6 +11,8 @@
 //! - `photos.rs`: photo upload with type sniffing and size caps, and download.
 //! - `directory.rs`: areas, grid layers, categories, departments, people.
 //! - `kpis.rs`: KPIs (考核统计): the table, its trend, and their Excel export.
+//! - `projects.rs`: major projects (重大项目): records, stage dates, Excel import/export, the five rates.
+//! - `supervision.rs`: supervision tasks (督办任务) from work-report targets, progress, 督办, 实效表.
 //! - `open311.rs`: Open311 GeoReport v2 (JSON and XML) and API keys.
 //! - `feed.rs`: Server-Sent Events of case events, resumable with `Last-Event-ID`.
 //! - `webhooks.rs`: subscriptions, signed deliveries with retries.
@@ -28,6 +30,8 @@ pub mod open311;
 pub mod openapi;
 pub mod photos;
 pub mod policy;
+pub mod projects;
+pub mod supervision;
 pub mod ui;
 pub mod webhooks;
 
@@ -207,6 +211,8 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::routes())
         .merge(directory::routes())
         .merge(kpis::routes())
+        .merge(projects::routes())
+        .merge(supervision::routes())
         .merge(webhooks::routes())
         .merge(open311::routes())
         .merge(openapi::routes())

@@ -131,6 +131,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(crate::feed::openapi());
     doc.merge(crate::webhooks::openapi());
+    doc.merge(crate::projects::openapi());
+    doc.merge(crate::supervision::openapi());
     // The merged parts get the common error answers too.
     ProblemResponses.modify(&mut doc);
     doc

@@ -50,6 +50,8 @@ addStrings({
     'nav.worker': '网格员',
     'nav.citizen': '我要上报',
     'nav.kpi': '考核统计',
+    'nav.supervision': '督查督办',
+    'nav.projects': '重大项目',
     'nav.api': '接口文档',
     'nav.signout': '退出',
     'nav.lang': 'English',
@@ -117,6 +119,8 @@ addStrings({
     'nav.worker': 'Grid worker',
     'nav.citizen': 'Report',
     'nav.kpi': 'KPIs',
+    'nav.supervision': 'Supervision',
+    'nav.projects': 'Major projects',
     'nav.api': 'API',
     'nav.signout': 'Sign out',
     'nav.lang': '中文',
@@ -224,6 +228,8 @@ const PAGES = [
   ['worker', '/ui/worker.html', ['grid_worker']],
   ['citizen', '/ui/citizen.html', ['citizen']],
   ['kpi', '/ui/kpi.html', ['commander', 'supervisor', 'dispatcher', 'department_handler']],
+  ['supervision', '/ui/supervision.html', ['supervisor', 'commander', 'department_handler']],
+  ['projects', '/ui/projects.html', ['supervisor', 'commander', 'department_handler']],
 ];
 
 /**
@@ -430,7 +436,9 @@ export function toast(message, kind = 'info') {
 
 /** Shows an error from `api()` (or anything thrown) as a sentence. */
 export function showError(error) {
-  console.error(error);
+  // A refused request is an expected, handled outcome: a warning, not an error, in the console.
+  if (error instanceof ApiFailure) console.warn(error.message, error.problem);
+  else console.error(error);
   toast(error instanceof ApiFailure ? error.message : t('error.internal'), 'error');
 }
 

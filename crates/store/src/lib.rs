@@ -22,7 +22,9 @@ use onegrid_core::{
 
 pub mod access;
 pub mod grid;
+pub mod projects;
 pub mod sqlite;
+pub mod supervision;
 
 pub use access::{ApiKey, Delivery, FeedEvent, Photo, Session, Webhook};
 pub use grid::{GridShape, LayerSummary, LocatedCell};
@@ -292,6 +294,14 @@ pub trait Store: Send + Sync {
 
     /// The latest deliveries of a webhook, newest first.
     async fn deliveries(&self, webhook: u64, limit: usize) -> Result<Vec<Delivery>, StoreError>;
+
+    // --- projects ---
+    /// Major projects (重大项目): their records and change record (see `projects`).
+    fn projects(&self) -> &dyn projects::ProjectStore;
+
+    // --- supervision ---
+    /// Supervision tasks (督办任务) and their hash-chained histories (see `supervision`).
+    fn supervision(&self) -> &dyn supervision::SupervisionStore;
 }
 
 /// Places a WGS84 point in its grid cell: the cell containing it, else the nearest cell within the

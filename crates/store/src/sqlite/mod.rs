@@ -5,7 +5,9 @@
 //! after its commit returned, so an acknowledged report survives a crash or power cut.
 
 mod access;
+mod projects;
 mod rows;
+mod supervision;
 mod writer;
 
 use std::path::Path;
@@ -44,6 +46,8 @@ fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/sqlite/0003_area_shapes.sql")),
         M::up(include_str!("../../migrations/sqlite/0004_access.sql")),
+        M::up(include_str!("../../migrations/sqlite/0005_supervision.sql")),
+        M::up(include_str!("../../migrations/sqlite/0006_projects.sql")),
     ])
 }
 
@@ -494,6 +498,14 @@ impl Store for SqliteStore {
     async fn deliveries(&self, webhook: u64, limit: usize) -> Result<Vec<Delivery>, StoreError> {
         self.read(move |c| access::deliveries(c, webhook, limit))
             .await
+    }
+
+    fn projects(&self) -> &dyn crate::projects::ProjectStore {
+        self
+    }
+
+    fn supervision(&self) -> &dyn crate::supervision::SupervisionStore {
+        self
     }
 
     fn cell_index(&self) -> Option<Arc<CellIndex>> {
