@@ -78,6 +78,8 @@ addStrings({
     'error.unsupported_media_type': '只能上传照片（JPEG、PNG、WebP、GIF、HEIF）。',
     'error.rate_limited': '提交太频繁了，请稍等一会儿再试。',
     'error.invalid_input': '填写的内容有问题：',
+    'error.stage_order': '项目各阶段的日期先后不对（签约 → 落地 → 开工 → 投产）：',
+    'error.already_imported': '这份报告已经导入过了，它的任务已在列表中；要导入另一份报告，请换一个名称。',
     'error.bad_request': '请求有误：',
     'error.timeout': '服务器处理超时，请稍后再试。',
     'error.internal': '服务器出错了，请稍后再试；问题持续请联系管理员。',
@@ -147,6 +149,8 @@ addStrings({
     'error.unsupported_media_type': 'Only photos can be uploaded (JPEG, PNG, WebP, GIF, HEIF).',
     'error.rate_limited': 'Too many reports in a short time. Please wait a moment and try again.',
     'error.invalid_input': 'Something in the form needs fixing: ',
+    'error.stage_order': 'The stage dates are out of order (signed → landed → started → producing): ',
+    'error.already_imported': 'This report was imported already; its tasks are in the list. To import another report, give it another name.',
     'error.bad_request': 'The request was not understood: ',
     'error.timeout': 'The server took too long. Please try again shortly.',
     'error.internal': 'The server failed. Try again shortly; if it persists, tell the administrator.',
@@ -295,7 +299,7 @@ export function sentenceFor(status, problem) {
   const known = code && strings[lang()][`error.${code}`];
   if (known) {
     // Input problems need the specific detail to be fixable; the others read well alone.
-    if (code === 'invalid_input' || code === 'bad_request') return known + detail;
+    if (code === 'invalid_input' || code === 'bad_request' || code === 'stage_order') return known + detail;
     return detail && lang() === 'en' ? `${known} (${detail})` : known;
   }
   if (status === 403) return t('error.forbidden');
@@ -426,6 +430,8 @@ export function toast(message, kind = 'info') {
     box = el('div', { id: 'toasts', role: 'status', 'aria-live': 'polite' });
     document.body.append(box);
   }
+  // A success supersedes the errors still on screen from earlier attempts.
+  if (kind === 'ok') for (const stale of box.querySelectorAll('.toast.error')) stale.remove();
   const item = el('div', { class: `toast ${kind}` }, el('span', {}, message));
   const close = () => item.remove();
   item.append(el('button', { type: 'button', class: 'link', 'aria-label': t('common.close'), onclick: close }, '×'));
