@@ -3,7 +3,7 @@
 // history and its hash chain, buttons only for allowed commands, and a stale form refused in words.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { crc32, deflateSync } from 'node:zlib';
+import { png } from './fixtures.mjs';
 import { PASSWORD, newPage, shot, signIn, startBrowser, startServer } from './harness.mjs';
 
 let server;
@@ -54,39 +54,6 @@ async function citizenReport(title, description) {
   assert.equal(response.status, 201, JSON.stringify(answer));
   assert.match(answer.case.cell, /^120110001001/);
   return answer.case.id;
-}
-
-/** A small valid PNG (16×16, a green square on grey), made here so nothing comes from outside. */
-function png() {
-  const size = 16;
-  const rows = [];
-  for (let y = 0; y < size; y += 1) {
-    const row = [0];
-    for (let x = 0; x < size; x += 1) {
-      const inside = x > 3 && x < 12 && y > 3 && y < 12;
-      row.push(...(inside ? [26, 127, 55] : [200, 205, 210]));
-    }
-    rows.push(Buffer.from(row));
-  }
-  const chunk = (type, data) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(size, 0);
-  header.writeUInt32BE(size, 4);
-  header[8] = 8; // bit depth
-  header[9] = 2; // truecolour
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', header),
-    chunk('IDAT', deflateSync(Buffer.concat(rows))),
-    chunk('IEND', Buffer.alloc(0)),
-  ]);
 }
 
 const timelineLength = (page) => page.locator('#case-view .timeline > li').count();
@@ -223,7 +190,7 @@ test('report → accept → dispatch → feedback with a photo, live on the disp
     // The evidence photo is loaded through the bearer token as an object URL.
     await handler.waitForFunction(() => {
       const img = document.querySelector('#case-view .timeline .photos img');
-      return img && img.src.startsWith('blob:') && img.complete && img.naturalWidth === 16;
+      return img && img.src.startsWith('blob:') && img.complete && img.naturalWidth === 48;
     });
     assert.match(await handler.textContent('#case-view .chain'), /哈希链校验通过/);
     assert.equal(await handler.locator('#case-view button[data-command="feedback"]').count(), 0);
