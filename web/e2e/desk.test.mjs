@@ -376,3 +376,30 @@ test('a suggested duplicate is merged from the case page', async () => {
   await page.waitForSelector(`#case-view .facts a[href="#case=${second}"]`);
   assert.deepEqual(page.problems, []);
 });
+
+test('a proposal (建议提案) shows its kind, number, session, proposer and deadline on the case page', async () => {
+  const token = await login('dispatcher');
+  const point = await pointInFirstCommunity();
+  const response = await fetch(`${server.base}/api/cases`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({
+      title: '关于增设社区养老服务驿站的建议',
+      description: '建议在张贵庄街道增设社区养老服务驿站，方便老年人就近用餐和日间照料。',
+      location: { lon: point.lon, lat: point.lat },
+      proposal: { kind: 'npc_suggestion', number: '第0123号', session: '区十七届人大五次会议', proposer: '王代表' },
+    }),
+  });
+  const answer = await response.json();
+  assert.equal(response.status, 201, JSON.stringify(answer));
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'dispatcher');
+  await page.goto(`${server.base}/ui/desk.html#case=${answer.case.id}`);
+  const fact = page.locator('#case-view dt:has-text("建议提案") + dd');
+  await fact.waitFor();
+  const text = await fact.textContent();
+  for (const part of ['人大代表建议', '第0123号', '区十七届人大五次会议', '王代表', '办结时限']) {
+    assert.ok(text.includes(part), `${part} in ${text}`);
+  }
+  assert.deepEqual(page.problems, []);
+});

@@ -362,6 +362,7 @@ async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         photos: args.photos,
         tier: None,
         tier_reason: None,
+        proposal: None,
     };
     // Severity words (fire, gas leak, collapse, people hurt…) raise the tier; an unknown category is
     // left for the store to refuse.

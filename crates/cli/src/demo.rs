@@ -533,6 +533,7 @@ async fn drive_case(
         photos: Vec::new(),
         tier: None,
         tier_reason: None,
+        proposal: None,
     };
     let actor = driver.actor(&reporter_account)?;
     let case = store
@@ -818,6 +819,7 @@ async fn merge_duplicates(
             photos: Vec::new(),
             tier: None,
             tier_reason: None,
+            proposal: None,
         };
         let repeat = store.report(repeat, &integrator, repeated_at).await?;
         store

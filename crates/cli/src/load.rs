@@ -82,6 +82,7 @@ impl SyntheticReports {
             photos: Vec::new(),
             tier: None,
             tier_reason: None,
+            proposal: None,
         }
     }
 }

@@ -409,6 +409,7 @@ pub fn evolve(case: Option<Case>, event: &Event) -> Result<Case, ChainError> {
                 merged_into: None,
                 merged_from: Vec::new(),
                 rating: None,
+                proposal: report.proposal.clone(),
                 head_hash: event.hash.clone(),
             });
         }

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::area::{AreaLevel, AreaTree};
 use crate::calendar::{CalendarError, WorkCalendar};
-use crate::case::{Case, CaseId, CaseState, Channel, Deadline, Handler, NewReport, Rating};
+use crate::case::{
+    Case, CaseId, CaseState, Channel, Deadline, Handler, NewReport, Proposal, ProposalKind, Rating,
+};
 use crate::category::{CategoryCode, Stage, Taxonomy};
 use crate::history::{evolve, ActorRef, Event, EventKind, SealedEvent, GENESIS_HASH};
 use crate::org::{Actor, DepartmentCode, Departments, Role};
@@ -214,6 +216,15 @@ impl Rules<'_> {
             due_at: self.calendar.add_working_hours(now, limit_hours)?,
             limit_hours,
         })
+    }
+
+    /// The handle-stage deadline starting `now`: for a proposal (建议提案) the date it carries
+    /// (`deadline::proposal_handle_deadline`), otherwise the category's working-hour limit.
+    fn handle_deadline(&self, case: &Case, now: DateTime<Utc>) -> Result<Deadline, WorkflowError> {
+        match crate::deadline::proposal_handle_deadline(self.calendar, case, now)? {
+            Some(deadline) => Ok(deadline),
+            None => self.deadline(Stage::Handle, &case.category, now),
+        }
     }
 
     fn check_department(&self, code: &DepartmentCode) -> Result<(), WorkflowError> {
@@ -431,6 +442,57 @@ pub fn apply_sealed(
     Ok((next, sealed))
 }
 
+/// A proposal (建议提案) is filed by the desk (a dispatcher or the command center), under its kind's
+/// category, and only a proposal may use a proposal category.
+fn check_proposal(
+    report: &NewReport,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    if let Some(proposal) = &report.proposal {
+        if !matches!(actor.role, Role::Dispatcher | Role::Commander) {
+            return Err(WorkflowError::RoleNotAllowed {
+                role: actor.role,
+                command: "file a proposal (建议提案); the desk (a dispatcher or the command center) files them",
+            });
+        }
+        proposal
+            .validate(now)
+            .map_err(|e| WorkflowError::InvalidInput {
+                field: "proposal",
+                problem: e.to_string(),
+            })?;
+    }
+    check_proposal_category(report.proposal.as_ref(), &report.category)
+}
+
+/// A proposal case stays in its kind's category; no other case may take a proposal category.
+fn check_proposal_category(
+    proposal: Option<&Proposal>,
+    category: &CategoryCode,
+) -> Result<(), WorkflowError> {
+    let category_kind = ProposalKind::of_category(category.as_str());
+    match (proposal.map(|p| p.kind), category_kind) {
+        (Some(kind), found) if found != Some(kind) => Err(WorkflowError::InvalidInput {
+            field: "category",
+            problem: format!(
+                "a {} ({}) is filed under category {}, not {category}",
+                kind.as_str(),
+                kind.name_zh(),
+                kind.category_code()
+            ),
+        }),
+        (None, Some(kind)) => Err(WorkflowError::InvalidInput {
+            field: "category",
+            problem: format!(
+                "category {category} ({}) is for proposals: file one with its number (proposal)",
+                kind.name_zh()
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn decide_report(
     rules: &Rules<'_>,
     report: &NewReport,
@@ -469,6 +531,7 @@ fn decide_report(
         .taxonomy
         .get(&report.category)
         .ok_or_else(|| WorkflowError::UnknownCategory(report.category.to_string()))?;
+    check_proposal(report, actor, now)?;
     check_text("title", &report.title, true, MAX_TITLE_CHARS)?;
     check_text("description", &report.description, false, MAX_TEXT_CHARS)?;
     check_attachments("photos", &report.photos, false)?;
@@ -529,6 +592,7 @@ fn decide(
                 return Err(illegal(case, command));
             }
             let category = category.clone().unwrap_or_else(|| case.category.clone());
+            check_proposal_category(case.proposal.as_ref(), &category)?;
             let found = rules
                 .taxonomy
                 .get(&category)
@@ -577,7 +641,7 @@ fn decide(
             Ok(EventKind::Dispatched {
                 department,
                 co_departments: co_departments.clone(),
-                deadline: rules.deadline(Stage::Handle, &case.category, now)?,
+                deadline: rules.handle_deadline(case, now)?,
             })
         }
         Command::SelfSettle { evidence, note } => {
@@ -639,7 +703,7 @@ fn decide(
             } else {
                 Ok(EventKind::VerificationFailed {
                     reason: note.clone(),
-                    deadline: rules.deadline(Stage::Handle, &case.category, now)?,
+                    deadline: rules.handle_deadline(case, now)?,
                 })
             }
         }
@@ -743,7 +807,7 @@ fn decide(
             check_text("note", note, false, MAX_TEXT_CHARS)?;
             Ok(EventKind::LongTermResumed {
                 note: note.clone(),
-                deadline: rules.deadline(Stage::Handle, &case.category, now)?,
+                deadline: rules.handle_deadline(case, now)?,
             })
         }
         Command::Supervise { note } => {

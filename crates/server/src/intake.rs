@@ -6,6 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use onegrid_core::case::{Proposal, ProposalKind};
 use onegrid_core::{
     Actor, AreaCode, CategoryCode, Channel, GeoPoint, NewReport, Reference, Reporter, Role,
 };
@@ -62,6 +63,49 @@ pub struct ReportRequest {
     pub reporter_name: Option<String>,
     #[serde(default)]
     pub reporter_phone: Option<String>,
+    /// A proposal (建议提案) to handle as a case; filed by the desk (dispatcher or command center).
+    /// Its category is the kind's (Z9901 人大代表建议, Z9902 政协委员提案) when none is given.
+    #[serde(default)]
+    pub proposal: Option<ProposalInput>,
+}
+
+/// A proposal (建议提案) as a client sends it (docs/supervision.md, "Proposals").
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalInput {
+    /// npc_suggestion (人大代表建议) or cppcc_proposal (政协委员提案).
+    pub kind: String,
+    /// The document's number, e.g. 「第0123号」 (1–32 characters).
+    pub number: String,
+    /// The session it was raised at, e.g. 「区十七届人大五次会议」.
+    #[serde(default)]
+    pub session: Option<String>,
+    /// The handling deadline the document carries; when absent, 3 months after filing.
+    #[serde(default)]
+    pub due_at: Option<DateTime<Utc>>,
+    /// The deputy or member who raised it.
+    pub proposer: String,
+}
+
+impl ProposalInput {
+    fn parse(self) -> Result<Proposal, ApiError> {
+        let kind = ProposalKind::parse(self.kind.trim()).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "proposal.kind: {:?} is neither npc_suggestion (人大代表建议) nor cppcc_proposal (政协委员提案)",
+                self.kind
+            ))
+        })?;
+        Ok(Proposal {
+            kind,
+            number: self.number.trim().to_string(),
+            session: self
+                .session
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            due_at: self.due_at,
+            proposer: self.proposer.trim().to_string(),
+        })
+    }
 }
 
 /// The category the classifier suggests for a text.
@@ -388,6 +432,7 @@ fn prepare_normalised(
     // The stored description is trimmed; the classifier read it as sent. Same text unless it had
     // spaces around it.
     let same_text = request.description.trim().len() == request.description.len();
+    let proposal = request.proposal.map(ProposalInput::parse).transpose()?;
     let category = match request.category.as_deref().map(str::trim) {
         Some(code) if !code.is_empty() => {
             let code = CategoryCode::parse(code).map_err(|e| ApiError::invalid(format!("category: {e}")))?;
@@ -398,6 +443,11 @@ fn prepare_normalised(
             }
             code
         }
+        // A proposal is filed under its kind's category, whatever its text is about.
+        _ if proposal.is_some() => proposal
+            .as_ref()
+            .and_then(|p| CategoryCode::parse(p.kind.category_code()).ok())
+            .ok_or_else(|| ApiError::invalid("category: no category for this proposal"))?,
         _ => suggestion
             .as_ref()
             .and_then(|s| s.category.as_deref())
@@ -454,6 +504,7 @@ fn prepare_normalised(
         photos: request.photos,
         tier: None,
         tier_reason: None,
+        proposal,
     };
     let category_tier = reference
         .taxonomy
@@ -511,6 +562,12 @@ pub async fn report(
         })?,
         None => default_channel(caller.role)?,
     };
+    if request.proposal.is_some() && !matches!(caller.role, Role::Dispatcher | Role::Commander) {
+        return Err(ApiError::forbidden(format!(
+            "proposal: a {} account cannot file a proposal (建议提案); the desk (a dispatcher or the command center) files them as they are handed over",
+            caller.role.name_zh()
+        )));
+    }
     for photo in &request.photos {
         let valid = photo.len() == 64 && photo.bytes().all(|b| b.is_ascii_hexdigit());
         if !valid || !state.store.photo_exists(photo).await? {
@@ -562,9 +619,10 @@ async fn store_prepared(
     let merge_at = state.duplicates.config().merge_at;
     let mut merged_into = None;
     let mut shown = case.clone();
-    let best = candidates
-        .first()
-        .filter(|c| state.config.auto_merge_duplicates && c.similarity >= merge_at);
+    // A proposal is a numbered document with its own deadline: never merged away automatically.
+    let best = candidates.first().filter(|c| {
+        state.config.auto_merge_duplicates && c.similarity >= merge_at && case.proposal.is_none()
+    });
     if let Some(best) = best {
         match state
             .store

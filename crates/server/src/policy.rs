@@ -256,7 +256,26 @@ pub struct CaseView {
     pub merged_from: Vec<u64>,
     pub rating: Option<RatingView>,
     pub reporters: Vec<ReporterView>,
+    /// The proposal (建议提案) this case handles, if it is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<ProposalView>,
     pub head_hash: String,
+}
+
+/// A proposal (建议提案) handled as a case.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProposalView {
+    /// npc_suggestion or cppcc_proposal.
+    pub kind: String,
+    /// 人大代表建议 or 政协委员提案.
+    pub kind_zh: String,
+    pub number: String,
+    pub session: Option<String>,
+    /// The deadline the document carries, if it carries one.
+    pub due_at: Option<DateTime<Utc>>,
+    /// The deadline that applies: `due_at`, or 3 months after filing.
+    pub effective_due_at: DateTime<Utc>,
+    pub proposer: String,
 }
 
 /// The case as `viewer` may see it (the caller has checked `may_read_case`).
@@ -337,6 +356,15 @@ pub fn case_view(
             .iter()
             .map(|r| reporter_view(r, viewer, disclosure))
             .collect(),
+        proposal: case.proposal.as_ref().map(|p| ProposalView {
+            kind: p.kind.as_str().to_string(),
+            kind_zh: p.kind.name_zh().to_string(),
+            number: p.number.clone(),
+            session: p.session.clone(),
+            due_at: p.due_at,
+            effective_due_at: onegrid_core::deadline::proposal_due_at(p, case.reported_at),
+            proposer: p.proposer.clone(),
+        }),
         head_hash: case.head_hash.clone(),
     }
 }

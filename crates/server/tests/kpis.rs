@@ -114,6 +114,7 @@ async fn seed(app: &TestApp) -> usize {
             photos: Vec::new(),
             tier: None,
             tier_reason: None,
+            proposal: None,
         };
         let case = app
             .store

@@ -2,7 +2,7 @@
 // the case page with its facts, photos, map inset, history timeline, suggested duplicates and one
 // button per command the server allows now. Opened from the queue or by `#case=<id>`.
 import {
-  addStrings, api, ApiFailure, COLOURS, el, fmtDeadline, fmtTime, homeFor, reference, requireSignIn,
+  addStrings, api, ApiFailure, COLOURS, el, fmtDeadline, fmtTime, homeFor, lang, reference, requireSignIn,
   showError, stateName, t, toast, token, topBar, translatePage, uiConfig,
 } from '/ui/common.js';
 
@@ -69,6 +69,8 @@ addStrings({
     'fact.tier_reason': '层级原因：{reason}',
     'fact.department': '主办部门',
     'fact.co_departments': '协办部门',
+    'fact.proposal': '建议提案',
+    'fact.proposal_due': '办结时限 {time}',
     'fact.reporters': '上报人',
     'fact.pending_extension': '待批延期',
     'fact.pending_text': '申请延期 {hours} 小时：{reason}（{who}，{time}）',
@@ -250,6 +252,8 @@ addStrings({
     'fact.tier_reason': 'Why: {reason}',
     'fact.department': 'Lead department',
     'fact.co_departments': 'Co-departments',
+    'fact.proposal': 'Proposal',
+    'fact.proposal_due': 'due {time}',
     'fact.reporters': 'Reporters',
     'fact.pending_extension': 'Extension asked',
     'fact.pending_text': '{hours} h more: {reason} ({who}, {time})',
@@ -821,6 +825,10 @@ function renderCase(detail) {
   const facts = el(
     'dl',
     { class: 'facts' },
+    fact('fact.proposal', c.proposal
+      ? `${lang() === 'en' ? (c.proposal.kind === 'npc_suggestion' ? 'NPC deputy suggestion' : 'CPPCC member proposal') : c.proposal.kind_zh} ${c.proposal.number}`
+        + `${c.proposal.session ? ` · ${c.proposal.session}` : ''} · ${c.proposal.proposer} · ${t('fact.proposal_due', { time: fmtTime(c.proposal.effective_due_at) })}`
+      : null),
     fact('fact.category', `${c.category_name || categoryName(c.category)}（${c.category}）`),
     fact('fact.cell', `${c.cell_name || c.cell}`, el('span', { class: 'mono small muted' }, ` ${c.cell}`),
       c.distance_to_cell_m ? el('div', { class: 'small muted' }, t('fact.snapped', { n: Math.round(c.distance_to_cell_m) })) : null),

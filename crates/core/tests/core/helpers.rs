@@ -282,6 +282,7 @@ pub fn report_in(cell: &str, category_code: &str) -> NewReport {
         photos: vec!["sha256:photo-1".to_string()],
         tier: None,
         tier_reason: None,
+        proposal: None,
     }
 }
 

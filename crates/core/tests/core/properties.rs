@@ -451,6 +451,7 @@ fn report_input(step: &Step, role: Role) -> NewReport {
             step.a / 32,
         ),
         tier_reason: None,
+        proposal: None,
     }
 }
 

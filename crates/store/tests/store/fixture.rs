@@ -169,6 +169,7 @@ pub fn new_report(channel: Channel, cell: &str, category_code: &str, title: &str
         photos: Vec::new(),
         tier: None,
         tier_reason: None,
+        proposal: None,
     }
 }
 
