@@ -773,6 +773,7 @@ pub async fn create(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()>
     }
     bar.finish_and_clear();
     merge_duplicates(store, &reference, now).await?;
+    supervision_tasks(store, now).await?;
     Ok(())
 }
 
@@ -841,4 +842,36 @@ pub fn print_accounts(store: &dyn Store) {
             eprintln!("  {id:<12} {:<18} {}", role.as_str(), person.name);
         }
     }
+}
+
+/// Page 14 of Dongli's 2021 government work report, the document onegrid was created from (a copy of
+/// `shared/seed/`, kept with the extractor's test data).
+const SEED_REPORT: &str =
+    include_str!("../../text/data/workreport/dongli-2021-government-work-report-p14.txt");
+
+/// The seed report's targets as the demo's supervision tasks (督办任务), so that 督查督办 shows a real
+/// plan. They are tracked against this year's calendar (deadline the end of this year) so that their
+/// status means something today; the report's name says so.
+async fn supervision_tasks(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    use chrono::Datelike;
+    let extraction = onegrid_text::workreport::extract(SEED_REPORT);
+    let china = chrono::FixedOffset::east_opt(8 * 3600).context("the China time offset")?;
+    let year = now.with_timezone(&china).year();
+    let (_, _, tasks) = onegrid_server::supervision::tasks_from_extraction(
+        &extraction,
+        Some("东丽区2021年政府工作报告（第14版；演示：按本年度督办）"),
+        Some(year),
+        &store.reference(),
+    )
+    .map_err(|e| anyhow::anyhow!("the seed report: {e}"))?;
+    let count = tasks.len();
+    let supervisor = onegrid_core::history::ActorRef {
+        person: onegrid_core::PersonId::parse("supervisor")?,
+        role: onegrid_core::Role::Supervisor,
+    };
+    store
+        .supervision()
+        .create_tasks(tasks, supervisor, now)
+        .await?;
+    Ok(count)
 }
