@@ -774,6 +774,21 @@ pub async fn create(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()>
     bar.finish_and_clear();
     merge_duplicates(store, &reference, now).await?;
     supervision_tasks(store, now).await?;
+    major_projects(store, now).await?;
+    Ok(())
+}
+
+/// How many generated major projects the demo has.
+pub const DEMO_PROJECTS: usize = 24;
+
+/// Generated major projects (重大项目, names marked 「（示例）」) at every stage of the pipeline,
+/// imported through the same workbook path a district uses, so that the rates have something to show.
+async fn major_projects(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let (workbook, _) = crate::projects_cmd::sample_workbook(store, DEMO_PROJECTS).await?;
+    let supervisor = onegrid_core::PersonId::parse("supervisor")?;
+    onegrid_server::projects::import_workbook(store, &workbook, false, None, &supervisor, now)
+        .await
+        .map_err(|e| anyhow::anyhow!("the demo's sample projects: {}", e.sentence()))?;
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use onegrid_server::projects::{
     ImportError,
 };
 use onegrid_store::projects::{china_today, ProjectFilter};
+use onegrid_store::Store;
 
 use crate::open_existing;
 
@@ -210,8 +211,22 @@ const KINDS: [&str; 8] = [
 ];
 
 async fn sample(file: &Path, db: &Path, count: usize) -> anyhow::Result<ExitCode> {
-    use geo::InteriorPoint;
     let store = open_existing(db)?;
+    let (bytes, written) = sample_workbook(store.as_ref(), count).await?;
+    std::fs::write(file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
+    out!(
+        "wrote {written} sample project(s) to {} (import with `onegrid projects import {} --db {}`)",
+        file.display(),
+        file.display(),
+        db.display()
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A workbook in the import layout of `count` generated projects (names marked 「（示例）」) placed in
+/// the store's grid cells, at every stage of the pipeline; the demo imports one.
+pub async fn sample_workbook(store: &dyn Store, count: usize) -> anyhow::Result<(Vec<u8>, usize)> {
+    use geo::InteriorPoint;
     let reference = store.reference();
     let cells = store.grid_layer(AreaLevel::Cell).await?;
     anyhow::ensure!(
@@ -285,20 +300,13 @@ async fn sample(file: &Path, db: &Path, count: usize) -> anyhow::Result<ExitCode
         }
     }
     let bytes = layout_workbook(&reference, &projects).map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::write(file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
-    out!(
-        "wrote {} sample project(s) to {} (import with `onegrid projects import {} --db {}`)",
-        projects.len(),
-        file.display(),
-        file.display(),
-        db.display()
-    )?;
-    Ok(ExitCode::SUCCESS)
+    Ok((bytes, projects.len()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::demo::DEMO_PROJECTS;
 
     /// The demo database, a sample workbook imported from it, then a bad workbook refused whole.
     #[tokio::test]
@@ -326,8 +334,13 @@ mod tests {
             .list_projects(&ProjectFilter::default())
             .await
             .expect("list");
-        assert_eq!(stored.len(), 6);
+        // The demo's own generated projects, and the six imported here.
+        assert_eq!(stored.len(), DEMO_PROJECTS + 6);
         assert!(stored.iter().all(|p| p.fields.name.ends_with("（示例）")));
+        let stored: Vec<_> = stored
+            .into_iter()
+            .filter(|p| p.id > DEMO_PROJECTS as u64)
+            .collect();
         drop(store);
 
         // One row outside the district: nothing stored, exit code 1; with --skip-bad, the rest.
@@ -353,12 +366,12 @@ mod tests {
                 .expect("list")
                 .len()
         };
-        assert_eq!(count(db.clone()).await, 6);
+        assert_eq!(count(db.clone()).await, DEMO_PROJECTS + 6);
         assert_eq!(
             import(&bad, &db, true, "admin").await.expect("import"),
             ExitCode::SUCCESS
         );
-        assert_eq!(count(db.clone()).await, 11);
+        assert_eq!(count(db.clone()).await, DEMO_PROJECTS + 11);
         assert_eq!(
             rates(&db, None, None, "park", false).await.expect("rates"),
             ExitCode::SUCCESS
