@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -182,7 +182,19 @@ pub enum ProjectError {
     },
     #[error("actual_contribution: an actual contribution is recorded once the project is in production (投产); give the production date first")]
     ContributionBeforeProduction,
+    #[error("{}: the {kind} {} date {date} is not a plausible project date; give a year from {FIRST_YEAR} to {LAST_YEAR}", stage.as_str(), stage.name_zh())]
+    DateOutOfRange {
+        stage: Stage,
+        /// "actual" or "planned".
+        kind: &'static str,
+        date: NaiveDate,
+    },
 }
+
+/// The years a project date may fall in: a typing slip (0470 for 2470, 20255 for 2025) is refused
+/// rather than stored, and every stored date can be written to a spreadsheet (Excel starts at 1900).
+pub const FIRST_YEAR: i32 = 1950;
+pub const LAST_YEAR: i32 = 2199;
 
 /// Checks a record: a name, a positive investment, a known department, a WGS84 point, non-negative
 /// contributions, and the stage order — each actual stage needs the previous stage's actual date,
@@ -243,6 +255,13 @@ pub fn validate(
 pub fn check_order(fields: &ProjectFields, today: NaiveDate) -> Result<(), ProjectError> {
     for stage in Stage::ALL {
         let dates = fields.stage(stage);
+        for (kind, date) in [("planned", dates.planned), ("actual", dates.actual)] {
+            if let Some(date) = date {
+                if !(FIRST_YEAR..=LAST_YEAR).contains(&date.year()) {
+                    return Err(ProjectError::DateOutOfRange { stage, kind, date });
+                }
+            }
+        }
         if let Some(date) = dates.actual {
             if date > today {
                 return Err(ProjectError::InFuture { stage, date, today });
@@ -772,6 +791,34 @@ mod tests {
                 today: day(TODAY)
             })
         );
+    }
+
+    #[test]
+    fn dates_outside_the_plausible_years_are_refused() {
+        for (planned, actual) in [
+            (Some("0470-03-01"), None),
+            (None, Some("1899-12-31")),
+            (Some("2200-01-01"), None),
+        ] {
+            let p = staged([(planned, actual), (None, None), (None, None), (None, None)]);
+            assert!(
+                matches!(
+                    check(&p),
+                    Err(ProjectError::DateOutOfRange {
+                        stage: Stage::Signing,
+                        ..
+                    })
+                ),
+                "{planned:?} {actual:?}"
+            );
+        }
+        let p = staged([
+            (Some("1950-01-01"), Some("1950-01-01")),
+            (Some("2199-12-31"), None),
+            (None, None),
+            (None, None),
+        ]);
+        assert_eq!(check(&p), Ok(()));
     }
 
     #[test]

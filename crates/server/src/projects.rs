@@ -1108,12 +1108,23 @@ fn write_project_sheet(
                     sheet.write_number(r, c, n)?;
                 }
                 Value::Date(Some(day)) => {
-                    let at = rust_xlsxwriter::ExcelDateTime::from_ymd(
-                        day.year() as u16,
-                        day.month() as u8,
-                        day.day() as u8,
-                    )?;
-                    sheet.write_datetime_with_format(r, c, &at, &date_format)?;
+                    // Excel dates start in 1900; a date stored before the year check existed is
+                    // written as text rather than failing the whole export.
+                    match u16::try_from(day.year()).ok().and_then(|year| {
+                        rust_xlsxwriter::ExcelDateTime::from_ymd(
+                            year,
+                            day.month() as u8,
+                            day.day() as u8,
+                        )
+                        .ok()
+                    }) {
+                        Some(at) => {
+                            sheet.write_datetime_with_format(r, c, &at, &date_format)?;
+                        }
+                        None => {
+                            sheet.write_string(r, c, day.to_string())?;
+                        }
+                    }
                 }
                 Value::Number(None) | Value::Date(None) => {}
             }

@@ -95,7 +95,7 @@ async fn create_update_and_the_change_record() {
     // An actual date in the future.
     let mut future = body.clone();
     future["version"] = json!(2);
-    future["start"] = json!({"actual": "2999-01-01"});
+    future["start"] = json!({"actual": "2100-01-01"});
     let answer = put(&app, &token, id, future).await;
     assert_eq!(answer.json()["code"], "stage_order", "{}", answer.text);
 
