@@ -477,6 +477,24 @@ async fn load_visible(state: &AppState, caller: &Caller, id: u64) -> Result<Task
     Ok(task)
 }
 
+/// Records one change on a task (refused when `version` is given and stale) and answers the task as
+/// it is now: the one write path of the edit, progress and notice endpoints.
+async fn apply_change(
+    state: &AppState,
+    caller: &Caller,
+    id: u64,
+    version: Option<u64>,
+    change: TaskChange,
+    now: chrono::DateTime<Utc>,
+) -> Result<ApiJson<TaskDetail>, ApiError> {
+    let task = state
+        .store
+        .supervision()
+        .change_task(TaskId(id), version, change, actor_ref(caller), now)
+        .await?;
+    Ok(ApiJson(detail(state, &task).await?))
+}
+
 async fn detail(state: &AppState, task: &Task) -> Result<TaskDetail, ApiError> {
     let history = state.store.supervision().task_history(task.id).await?;
     let check = verify_task_chain(task.id, &history);
@@ -572,18 +590,7 @@ pub async fn edit(
         deadline: request.deadline,
         baseline,
     };
-    let task = state
-        .store
-        .supervision()
-        .change_task(
-            TaskId(id),
-            request.version,
-            change,
-            actor_ref(&caller),
-            Utc::now(),
-        )
-        .await?;
-    Ok(ApiJson(detail(&state, &task).await?))
+    apply_change(&state, &caller, id, request.version, change, Utc::now()).await
 }
 
 /// A progress report: the value reached so far, with evidence and a note.
@@ -640,18 +647,7 @@ pub async fn progress(
             .collect(),
         note: request.note.trim().to_string(),
     };
-    let task = state
-        .store
-        .supervision()
-        .change_task(
-            TaskId(id),
-            request.version,
-            change,
-            actor_ref(&caller),
-            Utc::now(),
-        )
-        .await?;
-    Ok(ApiJson(detail(&state, &task).await?))
+    apply_change(&state, &caller, id, request.version, change, Utc::now()).await
 }
 
 /// A 督办 notice.
@@ -702,21 +698,11 @@ pub async fn notice(
                 .map_err(onegrid_core::WorkflowError::from)?,
         )
     };
-    let task = state
-        .store
-        .supervision()
-        .change_task(
-            TaskId(id),
-            request.version,
-            TaskChange::Notice {
-                note: request.note,
-                respond_by,
-            },
-            actor_ref(&caller),
-            now,
-        )
-        .await?;
-    Ok(ApiJson(detail(&state, &task).await?))
+    let change = TaskChange::Notice {
+        note: request.note,
+        respond_by,
+    };
+    apply_change(&state, &caller, id, request.version, change, now).await
 }
 
 // ---------------------------------------------------------------- import
