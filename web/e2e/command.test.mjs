@@ -2,6 +2,7 @@
 // filters, the heat layer, district-tier events and live updates through the feed.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { pointInside } from './fixtures.mjs';
 import { newPage, PASSWORD, shot, signIn, startBrowser, startServer } from './harness.mjs';
 
 let server;
@@ -47,35 +48,6 @@ async function allCases(tokenValue, query = {}) {
     afterId = page.body.next_after;
   } while (afterId);
   return items;
-}
-
-/** The centroid of a cell's largest outer ring: a point inside the district to report at. */
-function centroid(geometry) {
-  const polygons = geometry.type === 'Polygon' ? [geometry.coordinates] : geometry.coordinates;
-  let best = null;
-  let bestArea = 0;
-  for (const polygon of polygons) {
-    const ring = polygon[0];
-    const [x0, y0] = ring[0];
-    let area = 0;
-    let cx = 0;
-    let cy = 0;
-    for (let i = 0; i < ring.length - 1; i++) {
-      const ax = ring[i][0] - x0;
-      const ay = ring[i][1] - y0;
-      const bx = ring[i + 1][0] - x0;
-      const by = ring[i + 1][1] - y0;
-      const cross = ax * by - bx * ay;
-      area += cross;
-      cx += (ax + bx) * cross;
-      cy += (ay + by) * cross;
-    }
-    if (Math.abs(area) > bestArea) {
-      bestArea = Math.abs(area);
-      best = { lon: x0 + cx / (3 * area), lat: y0 + cy / (3 * area) };
-    }
-  }
-  return best;
 }
 
 const shown = (page) => page.$eval('#summary', (node) => Number(node.dataset.shown));
@@ -175,7 +147,7 @@ test('the commander sees the grid, the cases by deadline colour, filters, heat a
   // A citizen reports while the page is open: the case arrives through the feed, without a reload.
   const cells = await (await fetch(`${server.base}/api/grid/cell`)).json();
   const cell = cells.features[Math.floor(cells.features.length / 3)];
-  const point = centroid(cell.geometry);
+  const point = pointInside(cell);
   const citizen = await login('citizen');
   const reported = await call(citizen, '/api/cases', {
     method: 'POST',
