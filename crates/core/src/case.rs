@@ -198,7 +198,11 @@ pub struct Proposal {
     pub session: Option<String>,
     /// The handling deadline the document carries (办理时限); when absent, `PROPOSAL_DEFAULT_MONTHS`
     /// after filing.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::time_json::serialize_option"
+    )]
     pub due_at: Option<DateTime<Utc>>,
     /// The deputy or member who raised it (or the group, for a 集体提案).
     pub proposer: String,
@@ -379,7 +383,9 @@ impl fmt::Display for CaseState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Deadline {
     pub stage: Stage,
+    #[serde(serialize_with = "crate::time_json::serialize")]
     pub started_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time_json::serialize")]
     pub due_at: DateTime<Utc>,
     /// The stage's limit in working hours when it started (extensions move `due_at`, not this).
     pub limit_hours: u32,
@@ -390,6 +396,7 @@ pub struct Deadline {
 pub struct PendingExtension {
     pub hours: u32,
     pub reason: String,
+    #[serde(serialize_with = "crate::time_json::serialize")]
     pub requested_at: DateTime<Utc>,
     pub requested_by: PersonId,
 }
@@ -436,7 +443,9 @@ pub struct Case {
     pub handler: Option<Handler>,
     /// 协办 — co-handling departments.
     pub co_departments: Vec<DepartmentCode>,
+    #[serde(serialize_with = "crate::time_json::serialize")]
     pub reported_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::time_json::serialize")]
     pub updated_at: DateTime<Utc>,
     pub deadline: Option<Deadline>,
     pub pending_extension: Option<PendingExtension>,

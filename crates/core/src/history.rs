@@ -79,6 +79,7 @@ pub enum EventKind {
     ExtensionApproved {
         hours: u32,
         waited_minutes: i64,
+        #[serde(serialize_with = "crate::time_json::serialize")]
         due_at: DateTime<Utc>,
     },
     /// 延期驳回
@@ -165,6 +166,7 @@ pub struct Event {
     pub case_id: CaseId,
     /// 1 for the report, then one more per event; equals the case's version after it.
     pub seq: u64,
+    #[serde(serialize_with = "crate::time_json::serialize")]
     pub at: DateTime<Utc>,
     pub actor: ActorRef,
     pub kind: EventKind,
@@ -177,6 +179,7 @@ pub struct Event {
 struct HashedContent<'a> {
     case_id: CaseId,
     seq: u64,
+    #[serde(serialize_with = "crate::time_json::serialize_ref")]
     at: &'a DateTime<Utc>,
     actor: &'a ActorRef,
     kind: &'a EventKind,

@@ -23,6 +23,7 @@ pub mod projects;
 pub mod reference;
 pub mod supervision;
 pub mod tier;
+pub mod time_json;
 pub mod workflow;
 
 pub use area::{Area, AreaCode, AreaLevel, AreaTree};

@@ -195,7 +195,9 @@ pub struct PointView {
 pub struct DeadlineView {
     /// The stage the deadline runs for (accept, dispatch, handle, verify, close).
     pub stage: String,
+    #[serde(serialize_with = "onegrid_core::time_json::serialize")]
     pub started_at: DateTime<Utc>,
+    #[serde(serialize_with = "onegrid_core::time_json::serialize")]
     pub due_at: DateTime<Utc>,
     pub limit_hours: u32,
     /// green, yellow (80 % of the limit used) or red (overdue), now.
@@ -243,7 +245,9 @@ pub struct CaseView {
     pub department: Option<String>,
     pub department_name: Option<String>,
     pub co_departments: Vec<String>,
+    #[serde(serialize_with = "onegrid_core::time_json::serialize")]
     pub reported_at: DateTime<Utc>,
+    #[serde(serialize_with = "onegrid_core::time_json::serialize")]
     pub updated_at: DateTime<Utc>,
     pub deadline: Option<DeadlineView>,
     pub pending_extension: Option<ExtensionView>,
