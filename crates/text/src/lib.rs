@@ -4,6 +4,9 @@
 //! [`features`] (hashed character 1–3-grams and jieba words, tf-idf, L2) → a linear model per label
 //! ([`train`], one-vs-rest SVMs) → softmax probabilities ([`Classifier::classify`]). The model is a versioned
 //! file ([`model`]); the default one ships inside the binary ([`Classifier::default_model`]).
+//!
+//! Public-opinion (舆情) posts: [`Relevance`] judges whether a short post is about local governance, with a
+//! second model trained the same way ([`relevance`]).
 
 pub mod classifier;
 pub mod corrections;
@@ -14,6 +17,7 @@ pub mod features;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod relevance;
 pub mod severity;
 pub mod train;
 pub mod workreport;
@@ -25,4 +29,5 @@ pub use duplicates::{
 pub use error::TextError;
 pub use features::FeatureConfig;
 pub use metrics::{evaluate, Evaluation, LabelScore};
+pub use relevance::{Judgement, Relevance};
 pub use train::{cross_validate, cv_folds, train, Example, TrainOptions};
