@@ -253,6 +253,18 @@ impl Duplicates {
             .candidates(point, Some(cell), at.timestamp(), signature, limit)
     }
 
+    /// Candidates for a text with no place at all (a public-opinion post): every open case of the
+    /// window, compared by text and time alone (docs/text.md, "Duplicates").
+    pub fn candidates_anywhere(
+        &self,
+        at: DateTime<Utc>,
+        signature: &Signature,
+        limit: usize,
+    ) -> Vec<Candidate> {
+        self.read()
+            .candidates(None, None, at.timestamp(), signature, limit)
+    }
+
     /// Candidates for an existing case (itself excluded).
     pub fn for_case(&self, case: &onegrid_core::Case, limit: usize) -> Vec<Candidate> {
         let signature = signature(&case_text(&case.title, &case.description));

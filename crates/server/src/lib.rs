@@ -13,6 +13,7 @@
 //! - `kpis.rs`: KPIs (考核统计): the table, its trend, and their Excel export.
 //! - `projects.rs`: major projects (重大项目): records, stage dates, Excel import/export, the five rates.
 //! - `supervision.rs`: supervision tasks (督办任务) from work-report targets, progress, 督办, 实效表.
+//! - `opinions.rs`: public opinion (舆情): posts judged for relevance, then opened, attached or placed.
 //! - `open311.rs`: Open311 GeoReport v2 (JSON and XML) and API keys.
 //! - `feed.rs`: Server-Sent Events of case events, resumable with `Last-Event-ID`.
 //! - `webhooks.rs`: subscriptions, signed deliveries with retries.
@@ -28,6 +29,7 @@ pub mod intake;
 pub mod kpis;
 pub mod open311;
 pub mod openapi;
+pub mod opinions;
 pub mod photos;
 pub mod policy;
 pub mod projects;
@@ -45,7 +47,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
 use onegrid_store::Store;
-use onegrid_text::Classifier;
+use onegrid_text::{Classifier, Relevance};
 use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -119,6 +121,8 @@ pub struct Shared {
     pub sessions: auth::SessionCache,
     /// Open cases and their text, for the duplicate check at intake.
     pub duplicates: intake::Duplicates,
+    /// Whether a public-opinion post is about the district's governance (the shipped model).
+    pub relevance: Arc<Relevance>,
 }
 
 /// The state handed to handlers: cheap to clone.
@@ -133,7 +137,8 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    /// Builds the state: loads the default classifier and the open cases for the duplicate check.
+    /// Builds the state: loads the default classifier, the relevance model of public-opinion posts
+    /// and the open cases for the duplicate check.
     pub async fn new(store: Arc<dyn Store>, config: Config) -> Result<AppState, ApiError> {
         let classifier = Arc::new(Classifier::default_model().map_err(ApiError::internal)?);
         AppState::with_classifier(store, config, classifier).await
@@ -145,6 +150,7 @@ impl AppState {
         classifier: Arc<Classifier>,
     ) -> Result<AppState, ApiError> {
         let duplicates = intake::Duplicates::load(store.as_ref(), chrono::Utc::now()).await?;
+        let relevance = Arc::new(Relevance::default_model().map_err(ApiError::internal)?);
         let per_minute = std::num::NonZeroU32::new(config.public_reports_per_minute.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
         let public_limiter = governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute));
@@ -155,6 +161,7 @@ impl AppState {
             public_limiter,
             sessions: auth::SessionCache::default(),
             duplicates,
+            relevance,
         })))
     }
 
@@ -213,6 +220,7 @@ pub fn router(state: AppState) -> Router {
         .merge(kpis::routes())
         .merge(projects::routes())
         .merge(supervision::routes())
+        .merge(opinions::routes())
         .merge(webhooks::routes())
         .merge(open311::routes())
         .merge(openapi::routes())

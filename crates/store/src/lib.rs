@@ -22,6 +22,7 @@ use onegrid_core::{
 
 pub mod access;
 pub mod grid;
+pub mod opinions;
 pub mod projects;
 pub mod sqlite;
 pub mod supervision;
@@ -302,6 +303,10 @@ pub trait Store: Send + Sync {
     // --- supervision ---
     /// Supervision tasks (督办任务) and their hash-chained histories (see `supervision`).
     fn supervision(&self) -> &dyn supervision::SupervisionStore;
+
+    // --- public opinion ---
+    /// Public-opinion posts (舆情) received and what became of them (see `opinions`).
+    fn opinions(&self) -> &dyn opinions::OpinionStore;
 }
 
 /// Places a WGS84 point in its grid cell: the cell containing it, else the nearest cell within the

@@ -5,6 +5,7 @@
 //! after its commit returned, so an acknowledged report survives a crash or power cut.
 
 mod access;
+mod opinions;
 mod projects;
 mod rows;
 mod supervision;
@@ -48,6 +49,7 @@ fn migrations() -> Migrations<'static> {
         M::up(include_str!("../../migrations/sqlite/0004_access.sql")),
         M::up(include_str!("../../migrations/sqlite/0005_supervision.sql")),
         M::up(include_str!("../../migrations/sqlite/0006_projects.sql")),
+        M::up(include_str!("../../migrations/sqlite/0007_opinions.sql")),
     ])
 }
 
@@ -505,6 +507,10 @@ impl Store for SqliteStore {
     }
 
     fn supervision(&self) -> &dyn crate::supervision::SupervisionStore {
+        self
+    }
+
+    fn opinions(&self) -> &dyn crate::opinions::OpinionStore {
         self
     }
 
