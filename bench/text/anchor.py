@@ -9,11 +9,15 @@ Same data, split and dedup rule as `onegrid text eval`:
 - report accuracy, macro-F1 and per-label F1 separately for subjects and bodies, and the classification
   throughput (vectorising included) on one core.
 
-Usage: anchor.py [--data-dir DIR] [--repeat N]
+Usage: anchor.py [--data-dir DIR] [--repeat N] [--json]
+
+--json: the same figures as one JSON object on stdout (the human-readable lines go to stderr), for
+`onegrid bench text`, which runs this script beside onegrid's own figures.
 """
 import argparse
 import csv
 import gzip
+import json
 import os
 import sys
 import time
@@ -60,9 +64,13 @@ def main():
     parser.add_argument("--data-dir", default=os.environ.get("ONEGRID_TEXT_DATA", DEFAULT_DIR))
     parser.add_argument("--repeat", type=int, default=5, help="passes over all subjects for the throughput")
     parser.add_argument("--cv-folds", help="fold file written by the tune example: print the anchor's CV score and stop")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object on stdout")
     args = parser.parse_args()
     if args.cv_folds:
         return cross_validate(args.cv_folds)
+    # With --json, stdout carries only the JSON object.
+    say = (lambda line: print(line, file=sys.stderr)) if args.json else print
+    report = {"sets": {}}
 
     train_texts, train_labels, tests, all_subjects = [], [], {}, []
     files = {kind: read(os.path.join(args.data_dir, name), column) for kind, (name, column) in FILES.items()}
@@ -83,7 +91,9 @@ def main():
     vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
     model = LinearSVC()
     model.fit(vectorizer.fit_transform(train_texts), train_labels)
-    print(f"anchor: trained on {len(train_texts)} rows in {time.perf_counter() - started:.1f} s")
+    report["trained_rows"] = len(train_texts)
+    report["train_seconds"] = time.perf_counter() - started
+    say(f"anchor: trained on {len(train_texts)} rows in {report['train_seconds']:.1f} s")
 
     for kind, (test, dropped) in tests.items():
         texts = [t for t, _ in test]
@@ -91,13 +101,21 @@ def main():
         predicted = model.predict(vectorizer.transform(texts))
         labels = sorted(set(truth) | set(train_labels))
         per_label = f1_score(truth, predicted, labels=labels, average=None, zero_division=0)
-        print(
+        accuracy = float(accuracy_score(truth, predicted))
+        macro_f1 = float(f1_score(truth, predicted, labels=labels, average="macro", zero_division=0))
+        report["sets"][kind] = {
+            "n": len(test),
+            "dropped": dropped,
+            "accuracy": accuracy,
+            "macro_f1": macro_f1,
+            "per_label": {label: float(f1) for label, f1 in zip(labels, per_label)},
+        }
+        say(
             f"anchor {kind}: n={len(test)} (dropped {dropped} test rows also in training) "
-            f"accuracy={accuracy_score(truth, predicted):.4f} "
-            f"macro_f1={f1_score(truth, predicted, labels=labels, average='macro', zero_division=0):.4f}"
+            f"accuracy={accuracy:.4f} macro_f1={macro_f1:.4f}"
         )
         for label, f1 in zip(labels, per_label):
-            print(f"anchor {kind}:   {label}\tF1={f1:.4f}")
+            say(f"anchor {kind}:   {label}\tF1={f1:.4f}")
 
     # Throughput: one message at a time would be unfair to scikit-learn; batches of 1,000 are what a
     # batch user would do, vectorising included.
@@ -108,7 +126,11 @@ def main():
             model.predict(vectorizer.transform(all_subjects[i : i + 1000]))
         rate = len(all_subjects) / (time.perf_counter() - started)
         best = max(best, rate)
-    print(f"anchor throughput: {best:,.0f} subjects/s (best of {args.repeat} passes over {len(all_subjects)} subjects, batches of 1,000, one core)")
+    report["throughput"] = {"subjects_per_s": best, "passes": args.repeat, "subjects": len(all_subjects), "batch": 1000}
+    say(f"anchor throughput: {best:,.0f} subjects/s (best of {args.repeat} passes over {len(all_subjects)} subjects, batches of 1,000, one core)")
+    if args.json:
+        json.dump(report, sys.stdout, ensure_ascii=False)
+        print()
 
 
 if __name__ == "__main__":

@@ -57,6 +57,8 @@ pub enum BenchCommand {
     Grid(crate::bench_grid::GridBenchArgs),
     /// HTTP intake on loopback: durable reports/s and latency, and list pages/s (bench/api/README.md).
     Api(crate::bench_api::ApiBenchArgs),
+    /// Classification and duplicate check on the real data, beside scikit-learn (bench/text/README.md).
+    Text(crate::bench_text::TextBenchArgs),
 }
 
 pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
@@ -69,6 +71,7 @@ pub async fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
         } => ingest(reports, &writers, dir.as_deref(), rounds).await,
         BenchCommand::Grid(args) => crate::bench_grid::run(args),
         BenchCommand::Api(args) => crate::bench_api::run(args).await,
+        BenchCommand::Text(args) => crate::bench_text::run(args),
     }
 }
 

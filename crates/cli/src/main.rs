@@ -14,6 +14,7 @@ mod apikey_cmd;
 mod bench;
 mod bench_api;
 mod bench_grid;
+mod bench_text;
 mod case_cmd;
 mod demo;
 mod grid_cmd;
