@@ -12,7 +12,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use onegrid_core::calendar::TIMEZONE;
 use onegrid_core::kpi::{compute, KpiGrouping, KpiRow};
 use onegrid_core::{AreaCode, DepartmentCode, Event, Reference, Role, WorkflowError};
@@ -24,6 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiQuery};
+use crate::excel::excel_date_time;
 use crate::policy::require_role;
 use crate::AppState;
 
@@ -831,14 +832,7 @@ fn rate_text(rate: f64) -> String {
 
 /// A Shanghai wall-clock time as an Excel date-time.
 fn excel_time(at: DateTime<Utc>) -> Result<ExcelDateTime, XlsxError> {
-    let t = local(at);
-    let year = u16::try_from(t.year()).map_err(|_| XlsxError::DateTimeRangeError(t.to_string()))?;
-    // Month, day, hour and minute always fit in u8 / u16.
-    ExcelDateTime::from_ymd(year, t.month() as u8, t.day() as u8)?.and_hms(
-        t.hour() as u16,
-        t.minute() as u8,
-        t.second(),
-    )
+    excel_date_time(local(at))
 }
 
 fn shanghai_text(at: DateTime<Utc>) -> String {

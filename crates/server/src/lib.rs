@@ -11,6 +11,7 @@
 //! - `photos.rs`: photo upload with type sniffing and size caps, and download.
 //! - `directory.rs`: areas, grid layers, categories, departments, people.
 //! - `kpis.rs`: KPIs (考核统计): the table, its trend, and their Excel export.
+//! - `excel.rs`: dates to and from Excel cells, shared by the KPI and project exports and imports.
 //! - `projects.rs`: major projects (重大项目): records, stage dates, Excel import/export, the five rates.
 //! - `supervision.rs`: supervision tasks (督办任务) from work-report targets, progress, 督办, 实效表.
 //! - `opinions.rs`: public opinion (舆情): posts judged for relevance, then opened, attached or placed.
@@ -24,6 +25,7 @@ pub mod auth;
 pub mod cases;
 pub mod directory;
 pub mod error;
+pub mod excel;
 pub mod feed;
 pub mod intake;
 pub mod kpis;

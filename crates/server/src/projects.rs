@@ -30,6 +30,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiJson, ApiMultipart, ApiPath, ApiQuery};
+use crate::excel::{date_from_serial, excel_date};
 use crate::policy::require_role;
 use crate::AppState;
 
@@ -89,12 +90,16 @@ impl From<ProjectStoreError> for ApiError {
             ProjectStoreError::VersionConflict { .. } => {
                 ApiError::conflict("version_conflict", detail)
             }
-            ProjectStoreError::OutOfScope { .. } => {
-                ApiError::new(StatusCode::FORBIDDEN, "out_of_scope", "Not allowed", detail)
-            }
+            ProjectStoreError::OutOfScope { .. } => out_of_scope(detail),
             ProjectStoreError::Store(inner) => inner.into(),
         }
     }
+}
+
+/// A refusal for a project of another department than the caller's; the UI maps `out_of_scope`
+/// to its sentence.
+fn out_of_scope(detail: String) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "out_of_scope", "Not allowed", detail)
 }
 
 fn project_error(error: &ProjectError, detail: String) -> ApiError {
@@ -381,15 +386,10 @@ fn prepare(state: &AppState, fields: ProjectFields) -> Result<NewProject, ApiErr
 
 fn own_department(own: &Option<DepartmentCode>, fields: &ProjectFields) -> Result<(), ApiError> {
     match own {
-        Some(own) if *own != fields.department => Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "out_of_scope",
-            "Not allowed",
-            format!(
-                "department: you work for {own} and may register or keep projects of {own} only, not of {}",
-                fields.department
-            ),
-        )),
+        Some(own) if *own != fields.department => Err(out_of_scope(format!(
+            "department: you work for {own} and may register or keep projects of {own} only, not of {}",
+            fields.department
+        ))),
         _ => Ok(()),
     }
 }
@@ -723,9 +723,7 @@ fn date(data: &Data, column: &str) -> Result<Option<NaiveDate>, String> {
                 Data::DateTime(d) => d.as_f64(),
                 _ => number(data, column)?.unwrap_or_default(),
             };
-            NaiveDate::from_ymd_opt(1899, 12, 30)
-                .and_then(|base| base.checked_add_days(chrono::Days::new(serial.max(0.0) as u64)))
-                .filter(|_| (1.0..2_958_466.0).contains(&serial))
+            date_from_serial(serial)
                 .map(Some)
                 .ok_or_else(|| format!("{column}: {serial} is not a date"))
         }
@@ -1110,18 +1108,11 @@ fn write_project_sheet(
                 Value::Date(Some(day)) => {
                     // Excel dates start in 1900; a date stored before the year check existed is
                     // written as text rather than failing the whole export.
-                    match u16::try_from(day.year()).ok().and_then(|year| {
-                        rust_xlsxwriter::ExcelDateTime::from_ymd(
-                            year,
-                            day.month() as u8,
-                            day.day() as u8,
-                        )
-                        .ok()
-                    }) {
-                        Some(at) => {
+                    match excel_date(&day) {
+                        Ok(at) => {
                             sheet.write_datetime_with_format(r, c, &at, &date_format)?;
                         }
-                        None => {
+                        Err(_) => {
                             sheet.write_string(r, c, day.to_string())?;
                         }
                     }
