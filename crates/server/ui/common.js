@@ -47,6 +47,7 @@ addStrings({
     'app.slogan': '大事全网联动，小事一格解决',
     'nav.command': '指挥中心',
     'nav.desk': '案件受理',
+    'nav.opinions': '舆情',
     'nav.worker': '网格员',
     'nav.citizen': '我要上报',
     'nav.kpi': '考核统计',
@@ -118,6 +119,7 @@ addStrings({
     'app.slogan': 'Big events: the whole network acts. Small matters: settled in the cell.',
     'nav.command': 'Command center',
     'nav.desk': 'Case desk',
+    'nav.opinions': 'Public opinion',
     'nav.worker': 'Grid worker',
     'nav.citizen': 'Report',
     'nav.kpi': 'KPIs',
@@ -229,6 +231,8 @@ export function homeFor(role) {
 const PAGES = [
   ['command', '/ui/command.html', ['commander', 'supervisor', 'dispatcher', 'admin']],
   ['desk', '/ui/desk.html', ['dispatcher', 'department_handler', 'commander', 'supervisor']],
+  // 舆情: GET /api/opinions allows these three; placing (dispatcher, commander) is checked on the page.
+  ['opinions', '/ui/opinions.html', ['dispatcher', 'commander', 'supervisor']],
   ['worker', '/ui/worker.html', ['grid_worker']],
   ['citizen', '/ui/citizen.html', ['citizen']],
   ['kpi', '/ui/kpi.html', ['commander', 'supervisor', 'dispatcher', 'department_handler']],
