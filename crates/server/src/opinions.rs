@@ -21,6 +21,7 @@ use onegrid_store::opinions::{
     Decision, GivenPlace, NewOpinion, Opinion, OpinionError, OpinionFilter, Placement,
 };
 use onegrid_store::StoreError;
+use onegrid_text::TextError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -436,7 +437,7 @@ fn decision_of(outcome: &IntakeOutcome) -> (Decision, CaseId) {
         (status = 200, body = OpinionOutcome, description = "recorded without a case: dismissed or needs_place"),
         (status = 201, body = OpinionOutcome, description = "a case was opened, or the post was attached to one"),
         (status = 403, body = crate::error::Problem, description = "only the monitoring system's account (integrator), a dispatcher or the command center send posts"),
-        (status = 422, body = crate::error::Problem, description = "a field is invalid, or the point is outside the district")))]
+        (status = 422, body = crate::error::Problem, description = "a field is invalid (e.g. a text with no words, only symbols or emoji), or the point is outside the district")))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -448,7 +449,11 @@ pub async fn submit(
     let judgement = state
         .relevance
         .judge(&post.text)
-        .map_err(ApiError::internal)?;
+        .map_err(|error| match error {
+            // Nothing to read (only symbols, emoji or punctuation): the sender's input, not our fault.
+            TextError::Empty | TextError::NoContent => ApiError::invalid(format!("text: {error}")),
+            other => ApiError::internal(other),
+        })?;
     let relevance = RelevanceView {
         relevant: judgement.relevant,
         score: judgement.score,
