@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use onegrid_core::area::AreaLevel;
 use onegrid_core::{AreaCode, CaseId, Channel, Reporter, Role};
 use onegrid_geo::crs::Crs;
@@ -43,6 +43,8 @@ pub const MAX_ADDRESS_CHARS: usize = 200;
 pub const MAX_TITLE_CHARS: usize = 60;
 /// How far ahead of the server's clock `posted_at` may be (clock skew).
 const FUTURE_SLACK_MINUTES: i64 = 5;
+/// Posts dated before this year are refused as a wrong field.
+const EARLIEST_POST_YEAR: i32 = 2000;
 
 /// Who may send posts: the monitoring system's account and the desk.
 const SENDERS: [Role; 3] = [Role::Integrator, Role::Commander, Role::Dispatcher];
@@ -331,6 +333,14 @@ fn check(
         )));
     }
     if let Some(posted_at) = request.posted_at {
+        // Before any social network existed: a wrong field, not a post. (chrono also accepts signed
+        // years such as -0001, which would not read back from the store.)
+        if posted_at.year() < EARLIEST_POST_YEAR {
+            return Err(ApiError::invalid(format!(
+                "posted_at: {} is before {EARLIEST_POST_YEAR}; send the time the post was published",
+                posted_at.to_rfc3339()
+            )));
+        }
         if posted_at > now + chrono::Duration::minutes(FUTURE_SLACK_MINUTES) {
             return Err(ApiError::invalid(format!(
                 "posted_at: {} is in the future (the server's clock says {}); send the time the post was published",

@@ -306,6 +306,17 @@ async fn bad_posts_are_refused_with_a_reason_and_record_nothing() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "text",
         ),
+        // A signed year chrono accepts but the store could not read back (found in review).
+        (
+            json!({"text": MANHOLE, "source": "微博", "posted_at": "-0001-01-01T00:00:00Z"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "posted_at",
+        ),
+        (
+            json!({"text": MANHOLE, "source": "微博", "posted_at": "1999-12-31T23:59:59Z"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "before 2000",
+        ),
         // Only emoji and symbols: nothing the relevance model can read (schemathesis found it a 500).
         (
             json!({"text": "😡😡😡 !!! ¶>$", "source": "微博"}),

@@ -134,11 +134,12 @@ async function load() {
     for (;;) {
       const page = await api('/api/opinions', { query: { decision: state.decision, after, limit: 500 } });
       posts.push(...page.items);
-      if (!page.next_after) break;
-      if (posts.length >= CAP) {
+      // The API pages oldest first: read to the end and keep only the newest CAP.
+      if (posts.length > CAP) {
+        posts.splice(0, posts.length - CAP);
         capped = true;
-        break;
       }
+      if (!page.next_after) break;
       after = page.next_after;
     }
   } catch (error) {
