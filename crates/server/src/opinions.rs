@@ -18,7 +18,7 @@ use onegrid_core::area::AreaLevel;
 use onegrid_core::{AreaCode, CaseId, Channel, Reporter, Role};
 use onegrid_geo::crs::Crs;
 use onegrid_store::opinions::{
-    Decision, GivenPlace, NewOpinion, Opinion, OpinionError, OpinionFilter, Placement,
+    Decision, GivenPlace, NewOpinion, Opinion, OpinionError, OpinionFilter, Placement, Settlement,
 };
 use onegrid_store::StoreError;
 use onegrid_text::TextError;
@@ -518,37 +518,58 @@ pub async fn submit(
                     )
                 })
         };
-        match request {
-            Some(request) => {
-                let intake = intake::report(&state, &caller.person, request, now).await?;
-                let (decision, case_id) = decision_of(&intake);
-                record.decision = decision;
-                record.case_id = Some(case_id);
-                outcome.merged_into = intake.merged_into;
-                outcome.case = Some(intake.case);
-                outcome.suggestion = intake.suggestion;
-            }
-            None => {
-                record.decision = Decision::NeedsPlace;
-                outcome.suggestion =
-                    intake::suggest(&state.classifier, &state.store.reference(), &post.text);
-            }
+        // Recorded first, as waiting for a place: if making its case fails, the desk still sees the
+        // post (and can place it), rather than a case existing with no post behind it.
+        record.decision = Decision::NeedsPlace;
+        if request.is_none() {
+            outcome.suggestion =
+                intake::suggest(&state.classifier, &state.store.reference(), &post.text);
+            record.label = outcome.suggestion.as_ref().map(|s| s.label.clone());
+            record.confidence = outcome.suggestion.as_ref().map(|s| s.confidence);
         }
-        record.label = outcome.suggestion.as_ref().map(|s| s.label.clone());
-        record.confidence = outcome.suggestion.as_ref().map(|s| s.confidence);
+        let stored = state.store.opinions().record_opinion(record).await?;
+        outcome.id = stored.id;
+        outcome.decision = stored.decision;
+        if let Some(request) = request {
+            let intake = intake::report(&state, &caller.person, request, now)
+                .await
+                .inspect_err(|error| {
+                    tracing::warn!(%error, post = stored.id, "no case for a relevant post; it waits for the desk");
+                })?;
+            let (decision, case_id) = decision_of(&intake);
+            let settlement = Settlement {
+                decision,
+                case_id,
+                label: intake.suggestion.as_ref().map(|s| s.label.clone()),
+                confidence: intake.suggestion.as_ref().map(|s| s.confidence),
+            };
+            match state
+                .store
+                .opinions()
+                .settle_opinion(stored.id, settlement)
+                .await
+            {
+                Ok(settled) => outcome.decision = settled.decision,
+                // A desk placed the post in the moment between: its case stands, and this one
+                // duplicates it (the duplicate check proposes the pair).
+                Err(OpinionError::NotPlaceable { .. }) => {
+                    tracing::warn!(
+                        post = stored.id,
+                        case = case_id.0,
+                        "post placed by the desk while intake made its case"
+                    )
+                }
+                Err(other) => return Err(other.into()),
+            }
+            outcome.merged_into = intake.merged_into;
+            outcome.case = Some(intake.case);
+            outcome.suggestion = intake.suggestion;
+        }
+    } else {
+        let stored = state.store.opinions().record_opinion(record).await?;
+        outcome.id = stored.id;
+        outcome.decision = stored.decision;
     }
-    outcome.decision = record.decision;
-    let case_id = record.case_id;
-    let stored = state
-        .store
-        .opinions()
-        .record_opinion(record)
-        .await
-        .inspect_err(|error| {
-            // The case (if any) is durable already; say which, so the post can be matched by hand.
-            tracing::error!(%error, case = ?case_id.map(|c| c.0), "a public-opinion post was not recorded");
-        })?;
-    outcome.id = stored.id;
     let status = if outcome.case.is_some() {
         StatusCode::CREATED
     } else {

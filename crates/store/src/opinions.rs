@@ -192,4 +192,19 @@ pub trait OpinionStore: Send + Sync {
     /// `attached`), its case, and who placed it when. Refused, with nothing changed, when the stored
     /// post has another decision by then.
     async fn place_opinion(&self, id: u64, placement: Placement) -> Result<Opinion, OpinionError>;
+
+    /// Intake finished with a post it had recorded as `needs_place` before making its case (so that a
+    /// failure between the two leaves a post the desk can see, never a case nobody can trace): sets
+    /// the automatic decision (`opened` or `attached`), the case and the classifier's label. Refused,
+    /// with nothing changed, when a desk placed the post meanwhile.
+    async fn settle_opinion(&self, id: u64, outcome: Settlement) -> Result<Opinion, OpinionError>;
+}
+
+/// What intake made of a post it had recorded first (`OpinionStore::settle_opinion`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settlement {
+    pub decision: Decision,
+    pub case_id: CaseId,
+    pub label: Option<String>,
+    pub confidence: Option<f32>,
 }

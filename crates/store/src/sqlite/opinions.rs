@@ -9,7 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::rows::{corrupt, time_text};
 use super::SqliteStore;
 use crate::opinions::{
-    Decision, GivenPlace, NewOpinion, Opinion, OpinionError, OpinionFilter, OpinionStore, Placement,
+    Decision, GivenPlace, NewOpinion, Opinion, OpinionError, OpinionFilter, OpinionStore,
+    Placement, Settlement,
 };
 use crate::StoreError;
 
@@ -176,6 +177,29 @@ fn place(connection: &Connection, id: u64, placement: &Placement) -> Result<Opin
     load(connection, id)
 }
 
+fn settle(connection: &Connection, id: u64, outcome: &Settlement) -> Result<Opinion, OpinionError> {
+    let stored = load(connection, id)?;
+    if stored.decision != Decision::NeedsPlace || stored.placed_by.is_some() {
+        return Err(OpinionError::NotPlaceable {
+            id,
+            decision: stored.decision,
+            case_id: stored.case_id,
+        });
+    }
+    connection.execute(
+        "UPDATE opinions SET decision = ?2, auto_decision = ?2, case_id = ?3, \
+         label = COALESCE(?4, label), confidence = COALESCE(?5, confidence) WHERE id = ?1",
+        params![
+            id as i64,
+            outcome.decision.as_str(),
+            outcome.case_id.0 as i64,
+            outcome.label,
+            outcome.confidence.map(f64::from),
+        ],
+    )?;
+    load(connection, id)
+}
+
 fn list(connection: &Connection, filter: &OpinionFilter) -> Result<Vec<Opinion>, OpinionError> {
     let mut conditions: Vec<String> = Vec::new();
     let mut values: Vec<rusqlite::types::Value> = Vec::new();
@@ -269,6 +293,16 @@ impl OpinionStore for SqliteStore {
             )));
         }
         write(self, move |c| place(c, id, &placement)).await
+    }
+
+    async fn settle_opinion(&self, id: u64, outcome: Settlement) -> Result<Opinion, OpinionError> {
+        if !outcome.decision.has_case() {
+            return Err(OpinionError::Invalid(format!(
+                "intake settles a post as opened or attached, not {}",
+                outcome.decision
+            )));
+        }
+        write(self, move |c| settle(c, id, &outcome)).await
     }
 }
 
@@ -474,5 +508,77 @@ mod tests {
             .expect("list");
         assert_eq!(reread.len(), 3);
         assert_eq!(reread[0], opened);
+    }
+
+    #[tokio::test]
+    async fn intake_settles_a_post_it_recorded_first_once_and_never_after_a_desk() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = SqliteStore::open(&dir.path().join("o.db")).expect("open");
+        let opinions = store.opinions();
+        let waiting = |text: &str| post(text, Decision::NeedsPlace, None, "2024-03-04T01:00:00Z");
+        let settlement = |case: u64| Settlement {
+            decision: Decision::Opened,
+            case_id: CaseId(case),
+            label: Some("交通运输".to_string()),
+            confidence: Some(0.8),
+        };
+        let first = opinions
+            .record_opinion(waiting("路灯坏了"))
+            .await
+            .expect("recorded");
+        let settled = opinions
+            .settle_opinion(first.id, settlement(11))
+            .await
+            .expect("settled");
+        assert_eq!(
+            (settled.decision, settled.auto_decision, settled.case_id),
+            (Decision::Opened, Decision::Opened, Some(CaseId(11)))
+        );
+        assert_eq!(settled.label.as_deref(), Some("交通运输"));
+        assert_eq!(settled.placed_by, None, "intake is not a desk");
+        // Settling again, or settling a post a desk placed meanwhile, changes nothing.
+        let again = opinions.settle_opinion(first.id, settlement(12)).await;
+        assert!(
+            matches!(again, Err(OpinionError::NotPlaceable { .. })),
+            "{again:?}"
+        );
+        let second = opinions
+            .record_opinion(waiting("井盖丢了"))
+            .await
+            .expect("recorded");
+        opinions
+            .place_opinion(
+                second.id,
+                Placement {
+                    decision: Decision::Opened,
+                    case_id: CaseId(21),
+                    label: None,
+                    confidence: None,
+                    by: PersonId::parse("dispatcher").expect("id"),
+                    at: time("2024-03-04T01:01:00Z"),
+                },
+            )
+            .await
+            .expect("placed by the desk");
+        let late = opinions.settle_opinion(second.id, settlement(22)).await;
+        assert!(
+            matches!(late, Err(OpinionError::NotPlaceable { .. })),
+            "{late:?}"
+        );
+        let stored = opinions.opinion(second.id).await.expect("read");
+        assert_eq!(
+            (stored.decision, stored.case_id),
+            (Decision::Opened, Some(CaseId(21)))
+        );
+        let wrong = opinions
+            .settle_opinion(
+                first.id,
+                Settlement {
+                    decision: Decision::Dismissed,
+                    ..settlement(13)
+                },
+            )
+            .await;
+        assert!(matches!(wrong, Err(OpinionError::Invalid(_))), "{wrong:?}");
     }
 }
