@@ -513,7 +513,7 @@ mod tests {
     #[tokio::test]
     async fn intake_settles_a_post_it_recorded_first_once_and_never_after_a_desk() {
         let dir = tempfile::tempdir().expect("dir");
-        let store = SqliteStore::open(&dir.path().join("o.db")).expect("open");
+        let store = SqliteStore::open(dir.path().join("o.db")).expect("open");
         let opinions = store.opinions();
         let waiting = |text: &str| post(text, Decision::NeedsPlace, None, "2024-03-04T01:00:00Z");
         let settlement = |case: u64| Settlement {
