@@ -634,7 +634,7 @@ pub struct OpinionPage {
 }
 
 /// The posts received, oldest first, one page at a time (dispatchers, the command center and
-/// supervisors; district-wide, since a post may have no place).
+/// supervisors): posts without a case district-wide, posts with one as their case is readable.
 #[utoipa::path(get, path = "/api/opinions", tag = "opinions", security(("bearer" = [])),
     params(OpinionQuery),
     responses((status = 200, body = OpinionPage), (status = 400, body = crate::error::Problem),
@@ -672,14 +672,40 @@ pub async fn list(
         limit: Some(page),
     };
     let items = state.store.opinions().list_opinions(&filter).await?;
+    // The cursor follows the stored rows, so a page thinned by scope still leads to the next one.
     let next_after = (items.len() == page)
         .then(|| items.last().map(|o| o.id))
         .flatten();
     let threshold = state.relevance.threshold();
+    let actor = caller.actor();
+    let mut visible = Vec::with_capacity(items.len());
+    for opinion in items {
+        if may_read_post(&state, &actor, &opinion).await? {
+            visible.push(view(opinion, threshold));
+        }
+    }
     Ok(ApiJson(OpinionPage {
-        items: items.into_iter().map(|o| view(o, threshold)).collect(),
+        items: visible,
         next_after,
     }))
+}
+
+/// A post that became (or joined) a case is read with its case: a caller scoped to other streets or
+/// departments does not see it, as the cases API would not show the case. Posts without a case (waiting
+/// for a place, or dismissed) are the whole desk's to see.
+async fn may_read_post(
+    state: &AppState,
+    actor: &onegrid_core::Actor,
+    opinion: &Opinion,
+) -> Result<bool, ApiError> {
+    let Some(case_id) = opinion.case_id else {
+        return Ok(true);
+    };
+    match state.store.case(case_id).await {
+        Ok(case) => Ok(policy::may_read_case(actor, &case)),
+        Err(StoreError::CaseNotFound(_)) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// One post and what became of it.
@@ -694,6 +720,10 @@ pub async fn show(
 ) -> Result<ApiJson<OpinionView>, ApiError> {
     policy::require_role(&caller, &READERS, "read public-opinion posts (舆情)")?;
     let opinion = state.store.opinions().opinion(id).await?;
+    if !may_read_post(&state, &caller.actor(), &opinion).await? {
+        // As for a case out of scope: indistinguishable from a missing post.
+        return Err(OpinionError::NotFound(id).into());
+    }
     Ok(ApiJson(view(opinion, state.relevance.threshold())))
 }
 

@@ -501,3 +501,53 @@ async fn posts_are_listed_in_pages_and_the_endpoints_are_documented() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_post_that_became_a_case_is_read_with_the_case_scope() {
+    let app = app().await;
+    let integrator = app.login("integrator").await;
+    // Opened in a cell of street 120110002: dispatcher2's street, not dispatcher's.
+    let mut body = post(STREET_LIGHT);
+    body["cell"] = json!(common::CELL_C);
+    let opened = app.post("/api/opinions", Some(&integrator), body).await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let opened_id = opened.json()["id"].as_u64().expect("id");
+    // No place and no match: the whole desk's to see.
+    let waiting = app
+        .post("/api/opinions", Some(&integrator), post(MANHOLE))
+        .await;
+    assert_eq!(
+        waiting.json()["decision"],
+        "needs_place",
+        "{}",
+        waiting.text
+    );
+    let waiting_id = waiting.json()["id"].as_u64().expect("id");
+    let listed = |answer: common::Answer| -> Vec<u64> {
+        answer.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|item| item["id"].as_u64())
+            .collect()
+    };
+    for (account, sees_opened) in [
+        ("dispatcher", false),
+        ("dispatcher2", true),
+        ("commander", true),
+    ] {
+        let token = app.login(account).await;
+        let ids = listed(app.get("/api/opinions", Some(&token)).await);
+        assert_eq!(ids.contains(&opened_id), sees_opened, "{account}: {ids:?}");
+        assert!(ids.contains(&waiting_id), "{account}: {ids:?}");
+        let one = app
+            .get(&format!("/api/opinions/{opened_id}"), Some(&token))
+            .await;
+        let expected = if sees_opened {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        assert_eq!(one.status, expected, "{account}: {}", one.text);
+    }
+}
