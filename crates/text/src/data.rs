@@ -49,6 +49,11 @@ pub struct LabelledFile {
 /// or `留言主题` (subject) and/or `留言详情` (body), joined by a space when both are present; the label is
 /// `label`, `一级标签` or `一级分类`; the optional `split` column is `train`, `dev` or `test`.
 pub fn read_labelled(path: &Path) -> Result<LabelledFile, TextError> {
+    parse_labelled(path, &read_table_text(path)?)
+}
+
+/// The whole text of a header-first, tab-separated file (gzip when the name ends in `.gz`).
+pub(crate) fn read_table_text(path: &Path) -> Result<String, TextError> {
     let file = std::fs::File::open(path).map_err(|e| TextError::io(path, e))?;
     let mut content = String::new();
     let read = if path.extension().is_some_and(|e| e == "gz") {
@@ -57,31 +62,80 @@ pub fn read_labelled(path: &Path) -> Result<LabelledFile, TextError> {
         std::io::BufReader::new(file).read_to_string(&mut content)
     };
     read.map_err(|e| TextError::io(path, e))?;
-    parse_labelled(path, &content)
+    Ok(content)
+}
+
+/// A tab-separated text with a header row: the header's names (trimmed, byte-order mark dropped) and
+/// its non-blank rows, each with its line number, so that every error names the file and the line.
+pub(crate) struct Table<'a> {
+    path: &'a Path,
+    pub header: Vec<&'a str>,
+    pub rows: Vec<TableRow<'a>>,
+}
+
+pub(crate) struct TableRow<'a> {
+    /// 1-based, the header being line 1.
+    pub line: usize,
+    fields: Vec<&'a str>,
+}
+
+impl<'a> Table<'a> {
+    pub(crate) fn parse(path: &'a Path, content: &'a str) -> Result<Table<'a>, TextError> {
+        let mut lines = content.lines().enumerate();
+        let header: Vec<&str> = lines
+            .next()
+            .map(|(_, h)| {
+                h.trim_start_matches('\u{feff}')
+                    .split('\t')
+                    .map(str::trim)
+                    .collect()
+            })
+            .ok_or_else(|| TextError::data(path, "the file is empty (no header row)"))?;
+        let rows = lines
+            .filter(|(_, line)| !line.trim().is_empty())
+            .map(|(number, line)| TableRow {
+                line: number + 1,
+                fields: line.split('\t').collect(),
+            })
+            .collect();
+        Ok(Table { path, header, rows })
+    }
+
+    /// The first column named any of `names`.
+    pub(crate) fn column(&self, names: &[&str]) -> Option<usize> {
+        self.header.iter().position(|h| names.contains(h))
+    }
+
+    /// Column `column` of `row`, trimmed; an error when the row is shorter than that.
+    pub(crate) fn field(&self, row: &TableRow<'a>, column: usize) -> Result<&'a str, TextError> {
+        row.fields.get(column).map(|f| f.trim()).ok_or_else(|| {
+            self.error(
+                row,
+                format!(" has {} fields, fewer than the header", row.fields.len()),
+            )
+        })
+    }
+
+    /// An error about `row`: "line N" followed by `problem` (": …" or " has …").
+    pub(crate) fn error(&self, row: &TableRow<'_>, problem: impl std::fmt::Display) -> TextError {
+        TextError::data(self.path, format!("line {}{problem}", row.line))
+    }
 }
 
 fn parse_labelled(path: &Path, content: &str) -> Result<LabelledFile, TextError> {
-    let mut lines = content.lines().enumerate();
-    let header: Vec<&str> = lines
-        .next()
-        .map(|(_, h)| {
-            h.trim_start_matches('\u{feff}')
-                .split('\t')
-                .map(str::trim)
-                .collect()
-        })
-        .ok_or_else(|| TextError::data(path, "the file is empty (no header row)"))?;
-    let column = |names: &[&str]| header.iter().position(|h| names.contains(h));
-    let split_col = column(&["split"]);
-    let label_col = column(&["label", "一级标签", "一级分类"]).ok_or_else(|| {
-        TextError::data(
-            path,
-            "no label column (label, 一级标签 or 一级分类) in the header",
-        )
-    })?;
-    let text_cols: Vec<usize> = match column(&["text"]) {
+    let table = Table::parse(path, content)?;
+    let split_col = table.column(&["split"]);
+    let label_col = table
+        .column(&["label", "一级标签", "一级分类"])
+        .ok_or_else(|| {
+            TextError::data(
+                path,
+                "no label column (label, 一级标签 or 一级分类) in the header",
+            )
+        })?;
+    let text_cols: Vec<usize> = match table.column(&["text"]) {
         Some(c) => vec![c],
-        None => [column(&["留言主题"]), column(&["留言详情"])]
+        None => [table.column(&["留言主题"]), table.column(&["留言详情"])]
             .into_iter()
             .flatten()
             .collect(),
@@ -92,60 +146,40 @@ fn parse_labelled(path: &Path, content: &str) -> Result<LabelledFile, TextError>
             "no text column (text, 留言主题 or 留言详情) in the header",
         ));
     }
-    let name = if text_cols.len() == 1 && header.get(text_cols[0]) == Some(&"留言主题") {
-        "subjects".to_string()
-    } else if text_cols.len() == 1 && header.get(text_cols[0]) == Some(&"留言详情") {
-        "bodies".to_string()
-    } else {
-        path.file_name()
+    let only = (text_cols.len() == 1)
+        .then(|| table.header.get(text_cols[0]).copied())
+        .flatten();
+    let name = match only {
+        Some("留言主题") => "subjects".to_string(),
+        Some("留言详情") => "bodies".to_string(),
+        _ => path
+            .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+            .unwrap_or_default(),
     };
     let mut rows = Vec::new();
-    for (number, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split('\t').collect();
-        let field = |c: usize| {
-            fields.get(c).map(|f| f.trim()).ok_or_else(|| {
-                TextError::data(
-                    path,
-                    format!(
-                        "line {} has {} fields, fewer than the header",
-                        number + 1,
-                        fields.len()
-                    ),
-                )
-            })
-        };
+    for row in &table.rows {
         let split = match split_col {
             None => Split::None,
-            Some(c) => match field(c)? {
+            Some(c) => match table.field(row, c)? {
                 "train" => Split::Train,
                 "dev" => Split::Dev,
                 "test" => Split::Test,
                 other => {
-                    return Err(TextError::data(
-                        path,
-                        format!(
-                            "line {}: unknown split {other:?} (train, dev or test)",
-                            number + 1
-                        ),
+                    return Err(table.error(
+                        row,
+                        format!(": unknown split {other:?} (train, dev or test)"),
                     ))
                 }
             },
         };
-        let label = field(label_col)?;
+        let label = table.field(row, label_col)?;
         if label.is_empty() {
-            return Err(TextError::data(
-                path,
-                format!("line {} has an empty label", number + 1),
-            ));
+            return Err(table.error(row, " has an empty label"));
         }
         let text = text_cols
             .iter()
-            .map(|&c| field(c))
+            .map(|&c| table.field(row, c))
             .collect::<Result<Vec<_>, _>>()?
             .join(" ");
         rows.push(LabelledRow {

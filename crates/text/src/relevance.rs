@@ -11,10 +11,10 @@
 //! Rebuild the model and re-measure: `cargo run --release -p onegrid-text --example relevance_eval --
 //! --save crates/text/models/relevance.ogtc` (see docs/text.md, "Public-opinion relevance").
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::classifier::Classifier;
+use crate::data::{read_table_text, Table};
 use crate::error::TextError;
 use crate::train::{cv_folds, train, Example, TrainOptions};
 
@@ -152,32 +152,14 @@ pub fn default_data_path() -> PathBuf {
 /// Reads the opinion data set: a header-first TSV (gzip when the name ends in `.gz`) with the columns
 /// `split` (`train`/`test`), `text`, `relevant` (`1`/`0`) and `source`, in any order.
 pub fn read_opinion_rows(path: &Path) -> Result<Vec<OpinionRow>, TextError> {
-    let file = std::fs::File::open(path).map_err(|e| TextError::io(path, e))?;
-    let mut content = String::new();
-    let read = if path.extension().is_some_and(|e| e == "gz") {
-        flate2::read::MultiGzDecoder::new(file).read_to_string(&mut content)
-    } else {
-        std::io::BufReader::new(file).read_to_string(&mut content)
-    };
-    read.map_err(|e| TextError::io(path, e))?;
-    parse_opinion_rows(path, &content)
+    parse_opinion_rows(path, &read_table_text(path)?)
 }
 
 fn parse_opinion_rows(path: &Path, content: &str) -> Result<Vec<OpinionRow>, TextError> {
-    let mut lines = content.lines().enumerate();
-    let header: Vec<&str> = lines
-        .next()
-        .map(|(_, h)| {
-            h.trim_start_matches('\u{feff}')
-                .split('\t')
-                .map(str::trim)
-                .collect()
-        })
-        .ok_or_else(|| TextError::data(path, "the file is empty (no header row)"))?;
+    let table = Table::parse(path, content)?;
     let column = |name: &str| {
-        header
-            .iter()
-            .position(|h| *h == name)
+        table
+            .column(&[name])
             .ok_or_else(|| TextError::data(path, format!("no column {name:?} in the header")))
     };
     let (split_col, text_col, relevant_col, source_col) = (
@@ -187,51 +169,24 @@ fn parse_opinion_rows(path: &Path, content: &str) -> Result<Vec<OpinionRow>, Tex
         column("source")?,
     );
     let mut rows = Vec::new();
-    for (number, line) in lines {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.split('\t').collect();
-        let field = |c: usize| {
-            fields.get(c).map(|f| f.trim()).ok_or_else(|| {
-                TextError::data(
-                    path,
-                    format!(
-                        "line {} has {} fields, fewer than the header",
-                        number + 1,
-                        fields.len()
-                    ),
-                )
-            })
-        };
-        let split = match field(split_col)? {
+    for row in &table.rows {
+        let split = match table.field(row, split_col)? {
             "train" => OpinionSplit::Train,
             "test" => OpinionSplit::Test,
             other => {
-                return Err(TextError::data(
-                    path,
-                    format!(
-                        "line {}: unknown split {other:?} (train or test)",
-                        number + 1
-                    ),
-                ))
+                return Err(table.error(row, format!(": unknown split {other:?} (train or test)")))
             }
         };
-        let relevant = match field(relevant_col)? {
+        let relevant = match table.field(row, relevant_col)? {
             "1" => true,
             "0" => false,
-            other => {
-                return Err(TextError::data(
-                    path,
-                    format!("line {}: relevant is {other:?}, not 1 or 0", number + 1),
-                ))
-            }
+            other => return Err(table.error(row, format!(": relevant is {other:?}, not 1 or 0"))),
         };
         rows.push(OpinionRow {
             split,
-            text: field(text_col)?.to_string(),
+            text: table.field(row, text_col)?.to_string(),
             relevant,
-            source: field(source_col)?.to_string(),
+            source: table.field(row, source_col)?.to_string(),
         });
     }
     Ok(rows)
