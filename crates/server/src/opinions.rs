@@ -154,7 +154,7 @@ pub struct OpinionView {
     pub confidence: Option<f32>,
     /// For a post without a place: the open case it resembles most.
     pub candidate: Option<CandidateView>,
-    /// The decision taken when the post was received.
+    /// What intake decided on its own (a desk placing the post never changes it).
     #[schema(value_type = String, example = "needs_place")]
     pub auto_decision: Decision,
     /// The decision now (a desk may have placed it since).

@@ -116,7 +116,8 @@ pub struct Opinion {
     pub label: Option<String>,
     pub confidence: Option<f32>,
     pub candidate: Option<(CaseId, f32)>,
-    /// The decision taken when the post was received; never changes.
+    /// What intake decided without a desk (set on receipt, or when intake settles a post it recorded
+    /// first); a desk placing the post never changes it.
     pub auto_decision: Decision,
     pub decision: Decision,
     pub case_id: Option<CaseId>,

@@ -1,7 +1,8 @@
 -- Public opinion (舆情): every short post received at POST /api/opinions, relevant or not, with what
 -- the relevance model and the classifier said and what intake decided. `auto_decision` keeps the first
 -- decision, so that a desk overriding a dismissal (a miss of the relevance model) can be counted;
--- `decision`, `case_id` and `placed_*` change only when a desk places the post.
+-- `decision`, `case_id` and `placed_*` change only when a desk places the post, or (`decision`,
+-- `auto_decision`, `case_id`) when intake settles a relevant post it recorded before making its case.
 
 CREATE TABLE opinions (
     id              INTEGER PRIMARY KEY,
