@@ -162,7 +162,8 @@ pub fn system_actor() -> Actor {
     }
 }
 
-fn case_text(title: &str, description: &str) -> String {
+/// The text of a case as the duplicate check signs it.
+pub fn case_text(title: &str, description: &str) -> String {
     format!("{title}。{description}")
 }
 

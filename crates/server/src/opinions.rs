@@ -494,30 +494,24 @@ pub async fn submit(
         merged_into: None,
     };
     if judgement.relevant {
-        let has_place = post.location.is_some() || post.cell.is_some();
-        let request = if has_place {
-            Some(report_request(
-                &post.text,
-                &post.source,
-                post.url.as_deref(),
-                post.location.clone(),
-                post.cell.clone(),
-                post.place.address.clone(),
-            ))
+        // Its own place, or else the cell of the open case it duplicates (intake then merges it there).
+        let place = if post.location.is_some() || post.cell.is_some() {
+            Some((post.location.clone(), post.cell.clone()))
         } else {
             attach_target(&state, &post, &mut record, now)
                 .await?
-                .map(|cell| {
-                    report_request(
-                        &post.text,
-                        &post.source,
-                        post.url.as_deref(),
-                        None,
-                        Some(cell.to_string()),
-                        post.place.address.clone(),
-                    )
-                })
+                .map(|cell| (None, Some(cell.to_string())))
         };
+        let request = place.map(|(location, cell)| {
+            report_request(
+                &post.text,
+                &post.source,
+                post.url.as_deref(),
+                location,
+                cell,
+                post.place.address.clone(),
+            )
+        });
         // Recorded first, as waiting for a place: if making its case fails, the desk still sees the
         // post (and can place it), rather than a case existing with no post behind it.
         record.decision = Decision::NeedsPlace;
@@ -590,7 +584,7 @@ async fn attach_target(
     let title = title_of(&post.text);
     let description = description_of(&post.text, &post.source, post.url.as_deref());
     // The text exactly as intake will sign the report, so both checks see the same signature.
-    let signature = onegrid_text::duplicates::signature(&format!("{title}。{description}"));
+    let signature = onegrid_text::duplicates::signature(&intake::case_text(&title, &description));
     let candidates = state.duplicates.candidates_anywhere(now, &signature, 5);
     let Some(best) = candidates.first() else {
         return Ok(None);
