@@ -36,6 +36,12 @@ pub fn may_read_case(actor: &Actor, case: &Case) -> bool {
     )
 }
 
+/// Whether the actor reads every case of the district (a commander or supervisor without an area
+/// limit), so that a caller can skip loading a case just to check it.
+pub fn reads_every_case(actor: &Actor) -> bool {
+    matches!(actor.role, Role::Commander | Role::Supervisor) && actor.scope.areas.is_empty()
+}
+
 /// May this actor read this feed event (the case as it is now)?
 pub fn may_read_event(actor: &Actor, event: &FeedEvent) -> bool {
     may_read(
