@@ -843,29 +843,11 @@ fn check_duplicates(
 }
 
 fn operating(scored: &[(f64, bool)], threshold: f64) -> Operating {
-    let (mut tp, mut fp, mut positives) = (0usize, 0usize, 0usize);
-    for &(s, dup) in scored {
-        positives += usize::from(dup);
-        if s >= threshold {
-            if dup {
-                tp += 1;
-            } else {
-                fp += 1;
-            }
-        }
-    }
+    let counts = Confusion::at(scored, threshold);
     Operating {
         threshold,
-        precision: if tp + fp == 0 {
-            1.0
-        } else {
-            tp as f64 / (tp + fp) as f64
-        },
-        recall: if positives == 0 {
-            1.0
-        } else {
-            tp as f64 / positives as f64
-        },
+        precision: counts.precision(),
+        recall: counts.recall(),
     }
 }
 

@@ -840,8 +840,9 @@ pub struct Confusion {
 }
 
 impl Confusion {
-    /// `scores`: (similarity, labelled duplicate) per pair.
-    pub fn at(scores: &[(f32, bool)], threshold: f32) -> Confusion {
+    /// `scores`: (similarity, labelled duplicate) per pair; any score type (the benchmark's reference
+    /// scores are f64).
+    pub fn at<S: PartialOrd + Copy>(scores: &[(S, bool)], threshold: S) -> Confusion {
         let mut c = Confusion::default();
         for &(score, duplicate) in scores {
             match (score >= threshold, duplicate) {
