@@ -471,24 +471,8 @@ fn prepare_normalised(
     };
     let (point, located_cell) = match request.location {
         Some(location) => {
-            let crs: Crs = location.crs.as_deref().unwrap_or("wgs84").parse().map_err(
-                |e: onegrid_geo::crs::UnknownCrs| ApiError::invalid(format!("location.crs: {e}")),
-            )?;
-            if !location.lon.is_finite() || !location.lat.is_finite() {
-                return Err(ApiError::invalid("location: lon and lat must be numbers"));
-            }
-            let wgs84 = crs.to_wgs84(geo::Coord {
-                x: location.lon,
-                y: location.lat,
-            });
-            let located = onegrid_store::locate(state.store.as_ref(), wgs84.x, wgs84.y)?;
-            (
-                Some(GeoPoint {
-                    lon: wgs84.x,
-                    lat: wgs84.y,
-                }),
-                Some(located.cell),
-            )
+            let (point, cell) = locate_input(state, &location)?;
+            (Some(point), Some(cell))
         }
         None => (None, None),
     };
@@ -525,6 +509,32 @@ fn prepare_normalised(
         .map_or(onegrid_core::Tier::Grid, |c| c.tier);
     onegrid_text::severity::raise_report_tier(&mut report, category_tier);
     Ok((report, suggestion, same_text.then_some(normalised)))
+}
+
+/// A point as a client sent it, in WGS84, and the grid cell it lies in: the coordinate system is
+/// known, the numbers are numbers, and the point is inside the district.
+pub fn locate_input(
+    state: &AppState,
+    location: &LocationInput,
+) -> Result<(GeoPoint, AreaCode), ApiError> {
+    let crs: Crs = location.crs.as_deref().unwrap_or("wgs84").parse().map_err(
+        |e: onegrid_geo::crs::UnknownCrs| ApiError::invalid(format!("location.crs: {e}")),
+    )?;
+    if !location.lon.is_finite() || !location.lat.is_finite() {
+        return Err(ApiError::invalid("location: lon and lat must be numbers"));
+    }
+    let wgs84 = crs.to_wgs84(geo::Coord {
+        x: location.lon,
+        y: location.lat,
+    });
+    let located = onegrid_store::locate(state.store.as_ref(), wgs84.x, wgs84.y)?;
+    Ok((
+        GeoPoint {
+            lon: wgs84.x,
+            lat: wgs84.y,
+        },
+        located.cell,
+    ))
 }
 
 /// The reporter of a request made by `caller`: a citizen is themself; staff may enter the person

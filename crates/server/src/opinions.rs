@@ -16,7 +16,6 @@ use axum::Router;
 use chrono::{DateTime, Datelike, Utc};
 use onegrid_core::area::AreaLevel;
 use onegrid_core::{AreaCode, CaseId, Channel, Reporter, Role};
-use onegrid_geo::crs::Crs;
 use onegrid_store::opinions::{
     Decision, GivenPlace, NewOpinion, Opinion, OpinionError, OpinionFilter, Placement, Settlement,
 };
@@ -264,23 +263,9 @@ fn check_place(
     location: Option<&LocationInput>,
     cell: Option<&str>,
 ) -> Result<Option<AreaCode>, ApiError> {
-    let located = match location {
-        Some(location) => {
-            let crs: Crs = location.crs.as_deref().unwrap_or("wgs84").parse().map_err(
-                |e: onegrid_geo::crs::UnknownCrs| ApiError::invalid(format!("location.crs: {e}")),
-            )?;
-            if !location.lon.is_finite() || !location.lat.is_finite() {
-                return Err(ApiError::invalid("location: lon and lat must be numbers"));
-            }
-            let wgs84 = crs.to_wgs84(geo::Coord {
-                x: location.lon,
-                y: location.lat,
-            });
-            let found = onegrid_store::locate(state.store.as_ref(), wgs84.x, wgs84.y)?;
-            Some((found.cell, wgs84))
-        }
-        None => None,
-    };
+    let located = location
+        .map(|location| intake::locate_input(state, location))
+        .transpose()?;
     let given = match cell {
         Some(text) => {
             let code = AreaCode::parse(text.trim())
@@ -296,17 +281,17 @@ fn check_place(
         None => None,
     };
     match (located, given) {
-        (Some((located, point)), Some(given)) if located != given => {
+        (Some((point, located)), Some(given)) if located != given => {
             Err(StoreError::PointNotInCell {
-                lon: point.x,
-                lat: point.y,
+                lon: point.lon,
+                lat: point.lat,
                 given,
                 located,
             }
             .into())
         }
         (_, Some(given)) => Ok(Some(given)),
-        (Some((located, _)), None) => Ok(Some(located)),
+        (Some((_, located)), None) => Ok(Some(located)),
         (None, None) => Ok(None),
     }
 }
