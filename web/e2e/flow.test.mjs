@@ -1,8 +1,10 @@
 // The closed loop (闭环), entirely through the pages: a citizen reports with a photo on the phone page;
 // the commander's map picks the case up live; the dispatcher accepts and dispatches it to 城管 on the
 // desk; the department gives feedback with a photo; the grid worker verifies it on the phone; the
-// dispatcher closes it; the citizen rates it. The map marker follows every step (state and deadline
-// colour), the KPI dashboard counts the case and its workbook agrees, and the case page shows the whole
+// dispatcher closes it; the citizen rates it. While the department works on it, the server's business
+// clock (a test server: `--adjustable-clock`) is moved to a minute before the handling deadline and
+// then past it, so the map shows the case turn yellow and red. The map marker follows every step
+// (state and deadline colour), the KPI dashboard counts the case and its workbook agrees, and the case page shows the whole
 // history with a verified hash chain. The API is only read here, to check what the pages show.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -113,7 +115,7 @@ const clearToasts = (page) => page.evaluate(() => document.querySelectorAll('#to
 let server;
 const browsers = [];
 before(async () => {
-  server = await startServer();
+  server = await startServer(['--adjustable-clock']);
 });
 after(async () => {
   for (const browser of browsers) await browser.close().catch(() => {});
@@ -220,14 +222,14 @@ test('the closed loop through the pages: report, dispatch, handle, verify, close
 
   // ---- 2. The commander's map: the case arrives through the live feed, no reload.
   const dot = `.leaflet-marker-pane .case-dot[data-case="${id}"]`;
-  /** Waits for the map's marker to show `state`, then checks its colour against the API's. */
-  const mapFollows = async (state) => {
-    await command.waitForSelector(`${dot}[data-state="${state}"]`);
+  /** Waits for the map's marker to show `state` (and `colour`), then checks its colour against the API's. */
+  const mapFollows = async (state, colour) => {
+    await command.waitForSelector(`${dot}[data-state="${state}"]${colour ? `[data-colour="${colour}"]` : ''}`);
     const current = (await read(commanderToken, `/api/cases/${id}`)).case;
     assert.equal(current.state, state);
-    const colour = await command.getAttribute(dot, 'data-colour');
-    assert.equal(colour, current.deadline?.colour ?? 'none', `the marker’s colour is the deadline’s (${state})`);
-    return [state, colour];
+    const shown = await command.getAttribute(dot, 'data-colour');
+    assert.equal(shown, current.deadline?.colour ?? 'none', `the marker’s colour is the deadline’s (${state})`);
+    return [state, shown];
   };
   const pageLoads = await command.evaluate(() => performance.getEntriesByType('navigation').length);
   await command.waitForSelector(`.activity-item[data-case="${id}"]`);
@@ -261,6 +263,31 @@ test('the closed loop through the pages: report, dispatch, handle, verify, close
   await desk.waitForSelector('#case-view .map-inset path.cell-outline');
   await clearToasts(desk);
   await shot(desk, 'flow-3-dispatched');
+
+  // ---- 3b. Time passes (the test server's clock is moved): the handling deadline turns yellow, then red.
+  const adminToken = await login('admin');
+  const moveClock = async (to) => {
+    const response = await fetch(`${server.base}/api/clock`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ now: to.toISOString() }),
+    });
+    assert.equal(response.status, 200, `the clock moves to ${to.toISOString()}: ${await response.text()}`);
+  };
+  const due = new Date((await read(commanderToken, `/api/cases/${id}`)).case.deadline.due_at);
+  await moveClock(new Date(due.getTime() - 60000));
+  sequence.push(await mapFollows('handling', 'yellow'));
+  await desk.waitForSelector('#case-view .badge.deadline.yellow'); // the desk follows the clock too
+  await moveClock(new Date(due.getTime() + 60000));
+  sequence.push(await mapFollows('handling', 'red'));
+  await desk.waitForSelector('#case-view .badge.deadline.red');
+  await desk.waitForSelector(`#queue-list a.qrow[data-id="${id}"]`);
+  await clearToasts(desk);
+  await shot(desk, 'flow-3c-desk-overdue');
+  await command.click(`.activity-item[data-case="${id}"]`);
+  await popupShown(command, id);
+  await clearToasts(command);
+  await shot(command, 'flow-3b-command-overdue');
 
   // ---- 4. The 城管 handler opens it on the desk and gives feedback with a photo.
   const handlerBrowser = await open(DESKTOP);
@@ -355,6 +382,8 @@ test('the closed loop through the pages: report, dispatch, handle, verify, close
     ['reported', 'green'],
     ['accepted', 'green'],
     ['handling', 'green'],
+    ['handling', 'yellow'],
+    ['handling', 'red'],
     ['awaiting_verification', 'green'],
     ['verified', 'green'],
     ['closed', 'none'],
@@ -363,7 +392,7 @@ test('the closed loop through the pages: report, dispatch, handle, verify, close
   const seen = await command.evaluate((caseId) => window.flowSeen[caseId], id);
   assert.deepEqual(
     seen,
-    ['reported/green', 'accepted/green', 'handling/green', 'awaiting_verification/green', 'verified/green', 'closed/none'],
+    ['reported/green', 'accepted/green', 'handling/green', 'handling/yellow', 'handling/red', 'awaiting_verification/green', 'verified/green', 'closed/none'],
     'the map showed each state in turn',
   );
   assert.equal(await command.evaluate(() => performance.getEntriesByType('navigation').length), pageLoads, 'the map was never reloaded');
@@ -375,7 +404,8 @@ test('the closed loop through the pages: report, dispatch, handle, verify, close
   await kpi.reload();
   assert.equal(await kpi.isChecked('#days-7'), true, 'the window stays at 7 days');
   const tilesAfter = await kpiTiles(kpi);
-  const windowEnd = Date.now();
+  // The window ends at the server's now, which the test moved past the handling deadline.
+  const windowEnd = Date.parse((await (await fetch(`${server.base}/api/clock`)).json()).now);
   const apiAfter = (await read(supervisorToken, '/api/kpis?by=district&days=7'))[0].figures;
   assert.equal(tilesAfter.reported, apiAfter.reported);
   assert.equal(tilesAfter.closed, apiAfter.closed);

@@ -49,6 +49,10 @@ struct WebArgs {
     /// Attribution shown under the base map.
     #[arg(long, env = "ONEGRID_TILE_ATTRIBUTION")]
     tile_attribution: Option<String>,
+    /// Training and tests only, never on a live district: let an administrator move the business
+    /// clock forward (`PUT /api/clock`) to show deadlines turning yellow and red.
+    #[arg(long)]
+    adjustable_clock: bool,
 }
 
 impl WebArgs {
@@ -58,9 +62,13 @@ impl WebArgs {
                 anyhow::bail!("--tile-url {url:?} needs the {{z}}, {{x}} and {{y}} placeholders of an XYZ tile URL");
             }
         }
+        if self.adjustable_clock {
+            eprintln!("warning: the business clock is adjustable (--adjustable-clock): an administrator can move deadlines' time forward; for training and tests only");
+        }
         Ok(onegrid_server::Config {
             tile_url: self.tile_url,
             tile_attribution: self.tile_attribution,
+            adjustable_clock: self.adjustable_clock,
             ..onegrid_server::Config::default()
         })
     }

@@ -147,7 +147,8 @@ async fn export(
     let bytes = if csv {
         export_csv_text(&reference, &projects).into_bytes()
     } else {
-        let (from, to) = period(from, to).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+        let (from, to) =
+            period(from, to, chrono::Utc::now()).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
         export_workbook(&reference, &projects, from, to).map_err(|e| anyhow::anyhow!("{e}"))?
     };
     std::fs::write(file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
@@ -173,7 +174,8 @@ async fn rates(
         .projects()
         .list_projects(&ProjectFilter::default())
         .await?;
-    let (from, to) = period(from, to).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+    let (from, to) =
+        period(from, to, chrono::Utc::now()).map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     let view = rates_view(&store.reference(), &projects, grouping, from, to)
         .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
     if json {

@@ -58,7 +58,7 @@ pub async fn report(
     if is_public_channel(&caller) {
         state.check_public_rate(client)?;
     }
-    let outcome = intake::report(&state, &caller.person, request, Utc::now()).await?;
+    let outcome = intake::report(&state, &caller.person, request, state.clock.now()).await?;
     Ok((StatusCode::CREATED, ApiJson(outcome)))
 }
 
@@ -96,7 +96,7 @@ pub async fn report_with_photos(
     let mut request: ReportRequest = serde_json::from_str(&text)
         .map_err(|e| ApiError::invalid(format!("the `report` part is not a valid report: {e}")))?;
     request.photos.extend(photos);
-    let outcome = intake::report(&state, &caller.person, request, Utc::now()).await?;
+    let outcome = intake::report(&state, &caller.person, request, state.clock.now()).await?;
     Ok((StatusCode::CREATED, ApiJson(outcome)))
 }
 
@@ -224,7 +224,7 @@ pub async fn list(
     let actor = caller.actor();
     policy::restrict_filter(&actor, &mut filter)?;
     let reference = state.store.reference();
-    let now = Utc::now();
+    let now = state.clock.now();
     let mut items = Vec::new();
     let mut next_after = None;
     // The colour depends on the clock and the working calendar, so it is filtered here, scanning on
@@ -292,7 +292,7 @@ pub async fn show(
     let history = state.store.history(case.id).await?;
     let actor = caller.actor();
     let reference = state.store.reference();
-    let now = Utc::now();
+    let now = state.clock.now();
     let disclosure = policy::disclosure(&actor);
     Ok(ApiJson(CaseDetail {
         chain_verifies: verify_chain(case.id, &history).is_ok(),
@@ -359,7 +359,7 @@ pub async fn act(
     }
     load_readable(&state, &caller, id).await?;
     let actor = caller.actor();
-    let now = Utc::now();
+    let now = state.clock.now();
     let case = state
         .store
         .act(CaseId(id), query.expected_version, command, &actor, now)
@@ -401,7 +401,7 @@ pub async fn merge(
     load_readable(&state, &caller, id).await?;
     load_readable(&state, &caller, request.into).await?;
     let actor = caller.actor();
-    let now = Utc::now();
+    let now = state.clock.now();
     let (source, target) = state
         .store
         .merge(CaseId(id), CaseId(request.into), &actor, now)
@@ -436,7 +436,7 @@ pub async fn duplicates(
     let case = load_readable(&state, &caller, id).await?;
     let actor = caller.actor();
     let reference = state.store.reference();
-    let now = Utc::now();
+    let now = state.clock.now();
     let mut out = Vec::new();
     for candidate in state.duplicates.for_case(&case, 10) {
         let Ok(other) = state.store.case(CaseId(candidate.id)).await else {

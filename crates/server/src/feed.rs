@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, State};
@@ -17,7 +16,7 @@ use axum::Router;
 use chrono::Utc;
 use futures::Stream;
 use onegrid_core::Actor;
-use onegrid_store::{CaseFilter, FeedEvent, Store};
+use onegrid_store::{CaseFilter, FeedEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -100,7 +99,9 @@ pub fn routes() -> Router<AppState> {
 ///
 /// Each event has `id:` = its feed position, `event:` = its kind (e.g. `reported`, `dispatched`) and
 /// `data:` = a `FeedPayload` as JSON. Reconnect with `Last-Event-ID` (EventSource does so itself) to
-/// resume exactly after the last event received. Keep-alive comments come every 15 s.
+/// resume exactly after the last event received. Keep-alive comments come every 15 s. On a training
+/// or test server whose business clock was moved (`PUT /api/clock`), an `event: clock` without an
+/// `id` says so: deadline colours may have changed.
 #[utoipa::path(get, path = "/api/feed", tag = "feed", security(("bearer" = [])),
     params(FeedQuery,
         ("Last-Event-ID" = Option<u64>, Header, description = "resume after this feed position")),
@@ -149,8 +150,11 @@ pub async fn feed(
         None => *head.borrow(),
     };
     tracing::info!(person = %caller.person.id, cursor, "live feed opened");
+    let mut clock_moved = state.clock.subscribe();
+    clock_moved.borrow_and_update();
     let follow = Follow {
-        store: state.store.clone(),
+        state: state.clone(),
+        clock_moved,
         actor,
         token_hash: caller.token_hash,
         expires_at: caller.expires_at,
@@ -168,7 +172,10 @@ pub async fn feed(
 
 /// One listener's position in the feed.
 struct Follow {
-    store: Arc<dyn Store>,
+    state: AppState,
+    /// Changes when the business clock is moved (a training or test server): pages re-read the
+    /// deadline colours then, as no case event says they changed.
+    clock_moved: tokio::sync::watch::Receiver<u64>,
     actor: Actor,
     token_hash: String,
     expires_at: chrono::DateTime<Utc>,
@@ -190,7 +197,7 @@ impl Follow {
             if !self.session_alive().await {
                 return None;
             }
-            match self.store.feed(self.cursor, PAGE).await {
+            match self.state.store.feed(self.cursor, PAGE).await {
                 Ok(page) if !page.is_empty() => {
                     self.cursor = page.last().map_or(self.cursor, |e| e.position);
                     self.pending.extend(page);
@@ -210,6 +217,11 @@ impl Follow {
                         return None; // the store is gone
                     }
                 }
+                moved = self.clock_moved.changed() => {
+                    if moved.is_ok() {
+                        return Some(clock_event(self.state.clock.now()));
+                    }
+                }
                 _ = tokio::time::sleep(until_expiry) => return None,
                 _ = tokio::time::sleep(SESSION_CHECK) => {}
             }
@@ -225,7 +237,7 @@ impl Follow {
             return true;
         }
         self.session_checked = tokio::time::Instant::now();
-        match self.store.session(&self.token_hash).await {
+        match self.state.store.session(&self.token_hash).await {
             Ok(session) => session.is_some(),
             Err(error) => {
                 tracing::error!(%error, "live feed: checking the session failed");
@@ -242,6 +254,14 @@ fn sse_event(event: &FeedEvent) -> SseEvent {
         .id(event.position.to_string())
         .event(payload.kind)
         .data(data)
+}
+
+/// `event: clock` with `{"now": …}` and no `id` (it is not a feed position): the business clock was
+/// moved, so deadline colours may have changed.
+fn clock_event(now: chrono::DateTime<Utc>) -> SseEvent {
+    SseEvent::default()
+        .event("clock")
+        .data(serde_json::json!({ "now": now.to_rfc3339() }).to_string())
 }
 
 #[derive(OpenApi)]

@@ -174,7 +174,7 @@ fn reported_at(events: &[Event]) -> DateTime<Utc> {
 impl Window {
     /// One fetch of the histories and one visibility filter, for every figure of a request.
     async fn load(state: &AppState, caller: &Caller, days: i64) -> Result<Window, ApiError> {
-        let to = Utc::now();
+        let to = state.clock.now();
         let from = to - Duration::days(days);
         let mut histories = state.store.histories(from, to).await?;
         let actor = caller.actor();
@@ -614,7 +614,7 @@ pub async fn export(
         rows: &rows,
         points: &points,
         caller: &caller,
-        at: Utc::now(),
+        at: state.clock.now(),
     };
     let bytes = export.workbook().map_err(ApiError::internal)?;
     let filename = format!(

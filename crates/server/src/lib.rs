@@ -19,10 +19,12 @@
 //! - `feed.rs`: Server-Sent Events of case events, resumable with `Last-Event-ID`.
 //! - `webhooks.rs`: subscriptions, signed deliveries with retries.
 //! - `openapi.rs`: the OpenAPI document and the readable API page.
+//! - `clock.rs`: the business clock (system time; movable forward on a training or test server).
 //! - `ui.rs`: the web UI, embedded from `ui/` (pages, scripts, vendored Leaflet and ECharts).
 
 pub mod auth;
 pub mod cases;
+pub mod clock;
 pub mod directory;
 pub mod error;
 pub mod excel;
@@ -87,6 +89,9 @@ pub struct Config {
     /// to draw the grid alone.
     pub tile_url: Option<String>,
     pub tile_attribution: Option<String>,
+    /// Let an administrator move the business clock forward (`PUT /api/clock`): for training and
+    /// tests only, never on a live district (`clock.rs`).
+    pub adjustable_clock: bool,
 }
 
 impl Default for Config {
@@ -105,6 +110,7 @@ impl Default for Config {
             webhook_timeout: Duration::from_secs(10),
             tile_url: None,
             tile_attribution: None,
+            adjustable_clock: false,
         }
     }
 }
@@ -125,6 +131,8 @@ pub struct Shared {
     pub duplicates: intake::Duplicates,
     /// Whether a public-opinion post is about the district's governance (the shipped model).
     pub relevance: Arc<Relevance>,
+    /// The time events are stamped with and deadlines counted against.
+    pub clock: clock::Clock,
 }
 
 /// The state handed to handlers: cheap to clone.
@@ -156,6 +164,11 @@ impl AppState {
         let per_minute = std::num::NonZeroU32::new(config.public_reports_per_minute.max(1))
             .unwrap_or(std::num::NonZeroU32::MIN);
         let public_limiter = governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute));
+        let clock = if config.adjustable_clock {
+            clock::Clock::adjustable()
+        } else {
+            clock::Clock::system()
+        };
         Ok(AppState(Arc::new(Shared {
             store,
             config,
@@ -164,6 +177,7 @@ impl AppState {
             sessions: auth::SessionCache::default(),
             duplicates,
             relevance,
+            clock,
         })))
     }
 
@@ -223,6 +237,7 @@ pub fn router(state: AppState) -> Router {
         .merge(projects::routes())
         .merge(supervision::routes())
         .merge(opinions::routes())
+        .merge(clock::routes())
         .merge(webhooks::routes())
         .merge(open311::routes())
         .merge(openapi::routes())

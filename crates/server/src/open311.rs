@@ -555,7 +555,7 @@ async fn list_requests(
         (Some(start), None) => (start, start + window),
         (None, Some(end)) => (end - window, end),
         (None, None) => {
-            let now = Utc::now();
+            let now = state.clock.now();
             (now - window, now)
         }
     };
@@ -1003,7 +1003,7 @@ async fn post_request(
     let (report, _) = intake::prepare(&state, request, reporter, Channel::Open311)
         .map_err(|e| Open311Error::from_api(e, format))?;
     // The same path as REST from here: duplicate check, storage, automatic merge.
-    let outcome = intake::store_report(&state, &actor, report, None, Utc::now())
+    let outcome = intake::store_report(&state, &actor, report, None, state.clock.now())
         .await
         .map_err(|e| Open311Error::from_api(e, format))?;
     let case_id = outcome.case.id;

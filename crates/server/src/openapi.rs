@@ -134,6 +134,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(crate::projects::openapi());
     doc.merge(crate::supervision::openapi());
     doc.merge(crate::opinions::openapi());
+    doc.merge(crate::clock::openapi());
     // The merged parts get the common error answers too.
     ProblemResponses.modify(&mut doc);
     doc

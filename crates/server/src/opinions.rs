@@ -439,7 +439,7 @@ pub async fn submit(
     ApiJson(request): ApiJson<OpinionRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     policy::require_role(&caller, &SENDERS, "send public-opinion posts (舆情)")?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let post = check(&state, request, now)?;
     let judgement = state
         .relevance
@@ -787,7 +787,7 @@ pub async fn place(
         None => stored.place.address.clone(),
     };
     check_place(&state, location.as_ref(), cell.as_deref())?;
-    let now = Utc::now();
+    let now = state.clock.now();
     let report = report_request(
         &stored.text,
         &stored.source,

@@ -375,8 +375,12 @@ impl ProjectInput {
 /// Validates the record and locates its point in the grid.
 fn prepare(state: &AppState, fields: ProjectFields) -> Result<NewProject, ApiError> {
     let reference = state.store.reference();
-    validate(&fields, &reference.departments, china_today(Utc::now()))
-        .map_err(|e| project_error(&e, e.to_string()))?;
+    validate(
+        &fields,
+        &reference.departments,
+        china_today(state.clock.now()),
+    )
+    .map_err(|e| project_error(&e, e.to_string()))?;
     let located = onegrid_store::locate(state.store.as_ref(), fields.lon, fields.lat)?;
     Ok(NewProject {
         fields,
@@ -412,7 +416,7 @@ pub async fn create(
     let project = state
         .store
         .projects()
-        .create_project(new, &caller.person.id, Utc::now())
+        .create_project(new, &caller.person.id, state.clock.now())
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -440,7 +444,14 @@ pub async fn update(
     let project = state
         .store
         .projects()
-        .update_project(id, input.version, own, new, &caller.person.id, Utc::now())
+        .update_project(
+            id,
+            input.version,
+            own,
+            new,
+            &caller.person.id,
+            state.clock.now(),
+        )
         .await
         .map_err(|e| match e {
             // A handler learns nothing about other departments' projects.
@@ -545,12 +556,13 @@ pub struct RatesView {
     pub rows: Vec<RatesRow>,
 }
 
-/// The default period: this year so far (China calendar), `to` exclusive.
+/// The default period: this year so far (China calendar) at `now`, `to` exclusive.
 pub fn period(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
+    now: DateTime<Utc>,
 ) -> Result<(NaiveDate, NaiveDate), ApiError> {
-    let today = china_today(Utc::now());
+    let today = china_today(now);
     let to = to.unwrap_or_else(|| today.succ_opt().unwrap_or(today));
     let from = from.unwrap_or_else(|| NaiveDate::from_ymd_opt(to.year(), 1, 1).unwrap_or(to));
     if from >= to {
@@ -616,7 +628,7 @@ pub async fn project_rates(
     ApiQuery(query): ApiQuery<RatesQuery>,
 ) -> Result<ApiJson<RatesView>, ApiError> {
     let grouping = grouping(query.by.as_deref())?;
-    let (from, to) = period(query.from, query.to)?;
+    let (from, to) = period(query.from, query.to, state.clock.now())?;
     let projects = visible_projects(&state, &caller, ProjectFilter::default()).await?;
     let reference = state.store.reference();
     Ok(ApiJson(rates_view(
@@ -1003,7 +1015,7 @@ pub async fn import(
         query.skip_bad.unwrap_or(false),
         own.as_ref(),
         &caller.person.id,
-        Utc::now(),
+        state.clock.now(),
     )
     .await
     .map_err(|e| match e {
@@ -1306,7 +1318,7 @@ pub async fn export_xlsx(
     caller: Caller,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let (from, to) = period(query.from, query.to)?;
+    let (from, to) = period(query.from, query.to, state.clock.now())?;
     let projects = visible_projects(&state, &caller, ProjectFilter::default()).await?;
     let reference = state.store.reference();
     let bytes = export_workbook(&reference, &projects, from, to)?;
@@ -1330,7 +1342,7 @@ pub async fn export_csv(
     let text = export_csv_text(&reference, &projects);
     attachment(
         "text/csv; charset=utf-8",
-        format!("onegrid-projects-{}.csv", china_today(Utc::now())),
+        format!("onegrid-projects-{}.csv", china_today(state.clock.now())),
         text.into_bytes(),
     )
 }

@@ -17,8 +17,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use onegrid_core::calendar::TIMEZONE;
 use onegrid_core::history::ActorRef;
 use onegrid_core::supervision::{
-    default_deadline, local_year, suggest_departments, verify_task_chain, Assessment, Cmp, NewTask,
-    Status, Task, TaskChange, TaskError, TaskEvent, TaskId,
+    default_deadline, suggest_departments, verify_task_chain, Assessment, Cmp, NewTask, Status,
+    Task, TaskChange, TaskError, TaskEvent, TaskId,
 };
 use onegrid_core::{DepartmentCode, Reference, Role};
 use onegrid_store::supervision::SupervisionError;
@@ -439,7 +439,9 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<Vec<TaskView>>, ApiError> {
-    Ok(ApiJson(visible(&state, &caller, &query, Utc::now()).await?))
+    Ok(ApiJson(
+        visible(&state, &caller, &query, state.clock.now()).await?,
+    ))
 }
 
 /// The outcome of checking a task's hash chain.
@@ -499,7 +501,7 @@ async fn detail(state: &AppState, task: &Task) -> Result<TaskDetail, ApiError> {
     let history = state.store.supervision().task_history(task.id).await?;
     let check = verify_task_chain(task.id, &history);
     Ok(TaskDetail {
-        task: view(task, &state.store.reference(), Utc::now()),
+        task: view(task, &state.store.reference(), state.clock.now()),
         chain: ChainCheck {
             ok: check.is_ok(),
             events: history.len(),
@@ -590,7 +592,15 @@ pub async fn edit(
         deadline: request.deadline,
         baseline,
     };
-    apply_change(&state, &caller, id, request.version, change, Utc::now()).await
+    apply_change(
+        &state,
+        &caller,
+        id,
+        request.version,
+        change,
+        state.clock.now(),
+    )
+    .await
 }
 
 /// A progress report: the value reached so far, with evidence and a note.
@@ -647,7 +657,15 @@ pub async fn progress(
             .collect(),
         note: request.note.trim().to_string(),
     };
-    apply_change(&state, &caller, id, request.version, change, Utc::now()).await
+    apply_change(
+        &state,
+        &caller,
+        id,
+        request.version,
+        change,
+        state.clock.now(),
+    )
+    .await
 }
 
 /// A 督办 notice.
@@ -677,7 +695,7 @@ pub async fn notice(
             "the note is longer than 2,000 characters",
         ));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     let days = request
         .respond_within_working_days
         .unwrap_or(DEFAULT_RESPOND_DAYS);
@@ -960,7 +978,7 @@ pub async fn import(
     let created = state
         .store
         .supervision()
-        .create_tasks(tasks, actor_ref(&caller), Utc::now())
+        .create_tasks(tasks, actor_ref(&caller), state.clock.now())
         .await?;
     answer.stored = true;
     answer.task_ids = created.iter().map(|t| t.id.0).collect();
@@ -1034,7 +1052,7 @@ pub async fn reminders(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<Vec<Reminder>>, ApiError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let views = visible(&state, &caller, &query, now).await?;
     Ok(ApiJson(reminders_of(views, now)))
 }
@@ -1273,7 +1291,7 @@ pub async fn export_xlsx(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let tasks = visible(&state, &caller, &query, now).await?;
     let bytes = workbook(&tasks, &caller).map_err(ApiError::internal)?;
     attachment(
@@ -1300,7 +1318,7 @@ pub async fn export_csv(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let now = Utc::now();
+    let now = state.clock.now();
     let tasks = visible(&state, &caller, &query, now).await?;
     let mut out = String::from("\u{feff}");
     out.push_str(&SHEET_HEADERS.join(","));
@@ -1320,9 +1338,4 @@ pub async fn export_csv(
         &format!("onegrid-shixiaobiao-{}.csv", file_day(now)),
         out.into_bytes(),
     )
-}
-
-/// The current year in China, for callers that default to it.
-pub fn this_year() -> i32 {
-    local_year(Utc::now())
 }

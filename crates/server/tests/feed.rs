@@ -362,3 +362,125 @@ async fn the_feed_is_in_the_openapi_document() {
     assert!(feed["responses"]["200"]["content"]["text/event-stream"].is_object());
     assert!(doc["components"]["schemas"]["FeedPayload"].is_object());
 }
+
+/// The business clock: fixed on a live server; on a training/test server an administrator moves it
+/// forward, deadlines turn yellow then red, and the feed says the clock moved.
+#[tokio::test]
+async fn moving_the_business_clock_turns_deadlines_and_tells_the_feed() {
+    let live = app().await;
+    let admin = live.login("admin").await;
+    let later = (chrono::Utc::now() + chrono::TimeDelta::hours(2)).to_rfc3339();
+    let fixed = live
+        .call(
+            axum::http::Method::PUT,
+            "/api/clock",
+            Some(&admin),
+            Some(json!({ "now": later })),
+        )
+        .await;
+    assert_eq!(fixed.status, StatusCode::FORBIDDEN, "{}", fixed.text);
+    assert_eq!(fixed.json()["code"], "clock_fixed");
+    let shown = live.get("/api/clock", None).await.json();
+    assert_eq!(shown["adjustable"], false);
+    assert_eq!(shown["ahead_seconds"], 0);
+
+    let app = app_with(onegrid_server::Config {
+        adjustable_clock: true,
+        ..onegrid_server::Config::default()
+    })
+    .await;
+    let admin = app.login("admin").await;
+    let dispatcher = app.login("dispatcher").await;
+    let citizen = app.login("citizen").await;
+    let id = report(&app, &citizen, POINT_A, "第一网格路灯不亮").await;
+    let deadline = app
+        .get(&format!("/api/cases/{id}"), Some(&dispatcher))
+        .await
+        .json()["case"]["deadline"]
+        .clone();
+    assert_eq!(deadline["colour"], "green");
+    let due: chrono::DateTime<chrono::Utc> = deadline["due_at"]
+        .as_str()
+        .expect("due_at")
+        .parse()
+        .expect("a time");
+    let mut feed = open(&app, "/api/feed", Some(&dispatcher), None).await;
+
+    let move_to = |to: chrono::DateTime<chrono::Utc>, token: String| {
+        let app = &app;
+        async move {
+            app.call(
+                axum::http::Method::PUT,
+                "/api/clock",
+                Some(&token),
+                Some(json!({ "now": to.to_rfc3339() })),
+            )
+            .await
+        }
+    };
+    let not_admin = move_to(due, dispatcher.clone()).await;
+    assert_eq!(
+        not_admin.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        not_admin.text
+    );
+
+    let colour = || async {
+        app.get(&format!("/api/cases/{id}"), Some(&dispatcher))
+            .await
+            .json()["case"]["deadline"]["colour"]
+            .clone()
+    };
+    let moved = move_to(due - chrono::TimeDelta::minutes(1), admin.clone()).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    assert!(moved.json()["ahead_seconds"].as_i64().expect("seconds") > 0);
+    assert_eq!(colour().await, "yellow", "a minute before the deadline");
+    let told = feed
+        .next(QUIET)
+        .await
+        .expect("the feed tells the clock moved");
+    assert_eq!(told.event, "clock");
+    assert_eq!(told.id, 0, "a clock event is not a feed position");
+    assert!(told.data["now"].is_string());
+
+    let moved = move_to(due + chrono::TimeDelta::minutes(1), admin.clone()).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    assert_eq!(colour().await, "red", "a minute after the deadline");
+
+    // Never back: histories stay in order. Nothing changes on a refusal.
+    let back = move_to(due, admin.clone()).await;
+    assert_eq!(
+        back.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        back.text
+    );
+    assert!(back.json()["detail"]
+        .as_str()
+        .expect("detail")
+        .contains("only moves forward"));
+    assert_eq!(colour().await, "red");
+    let far = move_to(
+        chrono::Utc::now() + chrono::TimeDelta::days(200),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(far.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", far.text);
+
+    // The next event is stamped on the moved clock.
+    let accepted = app.act(&dispatcher, id, json!({"command": "accept"})).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.text);
+    let history = app
+        .get(&format!("/api/cases/{id}"), Some(&dispatcher))
+        .await
+        .json();
+    let at: chrono::DateTime<chrono::Utc> = history["history"]
+        .as_array()
+        .and_then(|events| events.last())
+        .and_then(|event| event["at"].as_str())
+        .expect("the last event's time")
+        .parse()
+        .expect("a time");
+    assert!(at > due, "the accept is stamped after the deadline: {at}");
+}

@@ -8,6 +8,8 @@ import {
   COLOURS,
   el,
   fmtDeadline,
+  serverNow,
+  syncClock,
   fmtTime,
   homeFor,
   lang,
@@ -338,12 +340,9 @@ async function main() {
   await gridReady;
   await Promise.all([loadCases(), loadMajors(), loadKpis()]);
   startFeed();
+  // Deadline colours move with the clock alone (no event says so): re-read now and then.
   setInterval(() => {
-    if (document.hidden) return;
-    // Deadline colours move with the clock alone (no event says so): re-read now and then.
-    loadCases({ quiet: true });
-    loadMajors();
-    loadKpis();
+    if (!document.hidden) rereadClockBound();
   }, REFRESH_MS);
 }
 
@@ -430,7 +429,7 @@ function applyFilters() {
 
 function windowFrom(windowKey) {
   if (windowKey === 'all') return null;
-  return new Date(Date.now() - Number(windowKey) * 86400000).toISOString();
+  return new Date(serverNow() - Number(windowKey) * 86400000).toISOString();
 }
 
 /** Whether a case (say, one just changed on the feed) belongs in the current filters. */
@@ -1218,6 +1217,15 @@ function startFeed() {
   };
   for (const kind of EVENT_KINDS) source.addEventListener(kind, onFeedEvent);
   source.onmessage = onFeedEvent;
+  // The business clock was moved (a training server): colours, overdue counts and KPIs changed.
+  source.addEventListener('clock', () => syncClock().then(rereadClockBound));
+}
+
+/** Re-reads what depends on the clock alone: deadline colours, district-tier events, KPIs. */
+function rereadClockBound() {
+  loadCases({ quiet: true });
+  loadMajors();
+  loadKpis();
 }
 
 function setLive(state) {
@@ -1242,7 +1250,7 @@ function onFeedEvent(event) {
   }
   if (!data?.case_id) return;
   if (data.position) view.lastPosition = data.position;
-  view.activity.unshift({ at: new Date(), kind: data.kind || event.type, id: data.case_id, title: null });
+  view.activity.unshift({ at: new Date(serverNow()), kind: data.kind || event.type, id: data.case_id, title: null });
   view.activity.length = Math.min(view.activity.length, ACTIVITY_MAX);
   setLive('on');
   renderActivity();

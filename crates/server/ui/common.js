@@ -253,7 +253,7 @@ export async function requireSignIn(roles) {
   let me;
   try {
     // /api/me answers {person, expires_at}.
-    const answer = await api('/api/me');
+    const [answer] = await Promise.all([api('/api/me'), syncClock()]);
     me = answer?.person ?? answer;
   } catch (error) {
     if (error.status === 401) {
@@ -474,8 +474,28 @@ export function fmtSpan(ms) {
   return t('time.days', { n: Math.round(minutes / 144) / 10 });
 }
 
+/** How far the server's business clock is ahead of this browser's (its own error included). */
+let serverAheadMs = 0;
+
+/** Now on the server's clock: what deadlines are counted against (`/api/clock`). */
+export function serverNow() {
+  return Date.now() + serverAheadMs;
+}
+
+/** Reads the server's clock (at sign-in, and when the feed says a training server's clock moved). */
+export async function syncClock() {
+  try {
+    const sent = Date.now();
+    const clock = await api('/api/clock');
+    const now = Date.parse(clock.now);
+    if (Number.isFinite(now)) serverAheadMs = now - (sent + Date.now()) / 2;
+  } catch {
+    // Keep the last reading: the browser's own clock is the fallback.
+  }
+}
+
 /** "3.5 小时后到期" / "超期 2 天" for a case's deadline. */
-export function fmtDeadline(deadline, now = Date.now()) {
+export function fmtDeadline(deadline, now = serverNow()) {
   if (!deadline) return '';
   const left = new Date(deadline.due_at).getTime() - now;
   return left >= 0 ? t('time.due_in', { time: fmtSpan(left) }) : t('time.overdue_by', { time: fmtSpan(left) });

@@ -2,7 +2,7 @@
 // the case page with its facts, photos, map inset, history timeline, suggested duplicates and one
 // button per command the server allows now. Opened from the queue or by `#case=<id>`.
 import {
-  addStrings, api, ApiFailure, COLOURS, el, fmtDeadline, fmtTime, homeFor, lang, reference, requireSignIn,
+  addStrings, api, ApiFailure, COLOURS, el, fmtDeadline, fmtTime, homeFor, syncClock, lang, reference, requireSignIn,
   showError, stateName, t, toast, token, topBar, translatePage, uiConfig,
 } from '/ui/common.js';
 
@@ -1465,9 +1465,13 @@ function startFeed() {
   const handle = (data) => {
     if (!data || typeof data !== 'object') return;
     reloadQueueSoon();
-    if (data.case_id === S.openId) reloadCaseSoon();
+    // The business clock moved (a training server): every deadline colour may have changed.
+    if (data.case_id === S.openId || (data.clock && S.openId)) reloadCaseSoon();
   };
-  channel?.addEventListener('message', (event) => handle(event.data));
+  channel?.addEventListener('message', async (event) => {
+    if (event.data?.clock) await syncClock();
+    handle(event.data);
+  });
   const listen = () => new Promise((done) => {
     const source = new EventSource(`/api/feed?access_token=${encodeURIComponent(token())}`);
     const onEvent = (message) => {
@@ -1482,6 +1486,11 @@ function startFeed() {
     };
     for (const kind of EVENT_KINDS) source.addEventListener(kind, onEvent);
     source.addEventListener('message', onEvent);
+    source.addEventListener('clock', async () => {
+      await syncClock();
+      handle({ clock: true });
+      channel?.postMessage({ clock: true });
+    });
     // Closed for good (signed out, say): let another tab, with its own session, take over.
     source.addEventListener('error', () => {
       if (source.readyState === EventSource.CLOSED) done();

@@ -2,7 +2,7 @@
 // department or park, the project list, and a form to register or update a project (its place picked
 // on a small map of the district). Import and export go through /api/projects/import|export.*.
 // Every formula: docs/projects.md.
-import { addStrings, api, el, homeFor, requireSignIn, showError, t, toast, topBar, translatePage, uiConfig } from '/ui/common.js';
+import { addStrings, api, el, homeFor, requireSignIn, serverNow, showError, t, toast, topBar, translatePage, uiConfig } from '/ui/common.js';
 
 addStrings({
   zh: {
@@ -331,7 +331,7 @@ if (!ROLES.includes(me?.role)) {
 topBar(me, 'projects');
 translatePage();
 
-const today = new Date();
+const today = new Date(serverNow());
 state.from = `${today.getFullYear()}-01-01`;
 state.to = isoDay(new Date(today.getTime() + 86400000));
 $('#from').value = state.from;

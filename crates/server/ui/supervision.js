@@ -3,7 +3,7 @@
 // lead/co departments and deadline, progress by the lead department, 督办 notices), import of a report
 // (POST /api/supervision/import, preview first), exports (XLSX/CSV fetched with the bearer token) and a
 // printable 实效表. Rules: docs/supervision.md.
-import { addStrings, api, el, fmtTime, lang, reference, requireSignIn, showError, t, toast, topBar, translatePage } from '/ui/common.js';
+import { addStrings, api, el, fmtTime, lang, reference, requireSignIn, serverNow, showError, t, toast, topBar, translatePage } from '/ui/common.js';
 
 addStrings({
   zh: {
@@ -434,7 +434,7 @@ function printView() {
   const cols = ['sv.c.id', 'sv.c.section', 'sv.c.indicator', 'sv.c.target', 'sv.c.actual', 'sv.c.status', 'sv.c.lead', 'sv.c.co', 'sv.c.deadline', 'sv.c.quote'];
   view.replaceChildren(
     el('h1', {}, t('sv.print.title')),
-    el('p', { class: 'small' }, t('sv.print.note', { time: fmtTime(new Date().toISOString()) }), ' · ', document.getElementById('sv-summary').textContent),
+    el('p', { class: 'small' }, t('sv.print.note', { time: fmtTime(new Date(serverNow()).toISOString()) }), ' · ', document.getElementById('sv-summary').textContent),
     el('table', {},
       el('thead', {}, el('tr', {}, ...cols.map((c) => el('th', {}, t(c))))),
       el('tbody', {}, ...state.tasks.map((x) => el('tr', {},
