@@ -33,6 +33,9 @@ export function t(key, vars = {}) {
 /** Fills every element with `data-i18n="key"` (text) or `data-i18n-placeholder` / `-title` / `-aria-label`. */
 export function translatePage(root = document) {
   document.documentElement.lang = lang() === 'en' ? 'en' : 'zh-CN';
+  // <title data-i18n-page="nav.kpi"> names the page in the tab, in the page's language.
+  const page = document.querySelector('title[data-i18n-page]')?.dataset.i18nPage;
+  if (page && root === document) document.title = `${t('app.name')} · ${t(page)}`;
   for (const node of root.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
   for (const attr of ['placeholder', 'title', 'aria-label']) {
     for (const node of root.querySelectorAll(`[data-i18n-${attr}]`)) {
@@ -82,6 +85,13 @@ addStrings({
     'error.stage_order': '项目各阶段的日期先后不对（签约 → 落地 → 开工 → 投产）：',
     'error.already_imported': '这份报告已经导入过了，它的任务已在列表中；要导入另一份报告，请换一个名称。',
     'error.bad_request': '请求有误：',
+    'error.bad_location': '这个位置不在本区的网格范围内，请在地图上重新选一个位置。',
+    'error.no_grid': '系统还没有导入网格，暂时无法定位到网格。请联系管理员。',
+    'error.role_not_allowed': '您的账号无权进行此操作。',
+    'error.bad_import': '表格里有填写不对的行，整份表格都没有导入；请按下面的行号改正后重新导入：',
+    'error.calendar': '工作日历还没有覆盖这个日期，无法计算办理时限；请联系管理员补充节假日安排。',
+    'error.shutting_down': '服务器正在重启，请稍等片刻再试。',
+    'error.clock_fixed': '这台服务器使用系统时间，不能调整业务时钟（仅培训和测试服务器可以）。',
     'error.timeout': '服务器处理超时，请稍后再试。',
     'error.internal': '服务器出错了，请稍后再试；问题持续请联系管理员。',
     'error.detail': '详情：{detail}',
@@ -154,6 +164,13 @@ addStrings({
     'error.stage_order': 'The stage dates are out of order (signed → landed → started → producing): ',
     'error.already_imported': 'This report was imported already; its tasks are in the list. To import another report, give it another name.',
     'error.bad_request': 'The request was not understood: ',
+    'error.bad_location': 'This point is outside the district’s grid. Choose another point on the map.',
+    'error.no_grid': 'No grid has been imported yet, so reports cannot be placed. Tell the administrator.',
+    'error.role_not_allowed': 'Your account may not do this.',
+    'error.bad_import': 'Some rows of the workbook are wrong, so nothing was imported. Fix the rows named below and import it again: ',
+    'error.calendar': 'The working calendar does not cover this date yet, so deadlines cannot be counted. Tell the administrator to add the holidays.',
+    'error.shutting_down': 'The server is restarting. Please try again in a moment.',
+    'error.clock_fixed': 'This server runs on the system clock; only a training or test server’s clock can be moved.',
     'error.timeout': 'The server took too long. Please try again shortly.',
     'error.internal': 'The server failed. Try again shortly; if it persists, tell the administrator.',
     'error.detail': 'Details: {detail}',
@@ -293,17 +310,21 @@ export class ApiFailure extends Error {
 }
 
 /** Turns a problem document into a sentence a person can act on, in the interface language. */
+/** Problem codes whose sentence is only fixable with the server's detail (which field, which row). */
+const DETAIL_NEEDED = new Set(['invalid_input', 'bad_request', 'stage_order', 'bad_import']);
+
 export function sentenceFor(status, problem) {
   const code = problem?.code;
   const detail = problem?.detail || '';
   if (status === 0) return t('error.network');
   if (status === 401) return code === 'unauthorized' && /password|account/.test(detail) ? t('error.login') : t('error.unauthorized');
   if (status === 408 || status === 504) return t('error.timeout');
-  if (status >= 500) return t('error.internal');
   const known = code && strings[lang()][`error.${code}`];
+  // A 503 with a code (calendar, shutting_down) says what to do; other server failures do not.
+  if (status >= 500 && !(status === 503 && known)) return t('error.internal');
   if (known) {
     // Input problems need the specific detail to be fixable; the others read well alone.
-    if (code === 'invalid_input' || code === 'bad_request' || code === 'stage_order') return known + detail;
+    if (DETAIL_NEEDED.has(code)) return known + detail;
     return detail && lang() === 'en' ? `${known} (${detail})` : known;
   }
   if (status === 403) return t('error.forbidden');

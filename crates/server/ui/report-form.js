@@ -46,9 +46,6 @@ addStrings({
     'rf.need_position': '还没有位置：请在地图上点一下问题所在的地方。',
     'rf.tab_badge': '{n} 件',
     'rf.tabs': '页面分区',
-    'error.bad_location': '这个位置不在本区的网格范围内，请在地图上重新选一个位置。',
-    'error.no_grid': '系统还没有导入网格，暂时无法定位到网格。请联系管理员。',
-    'error.role_not_allowed': '您的账号无权进行此操作。',
   },
   en: {
     'rf.photos': 'Photos',
@@ -91,9 +88,6 @@ addStrings({
     'rf.need_position': 'There is no position yet: tap the map where the problem is.',
     'rf.tab_badge': '{n}',
     'rf.tabs': 'Sections',
-    'error.bad_location': 'This point is outside the district’s grid. Choose another point on the map.',
-    'error.no_grid': 'No grid has been imported yet, so reports cannot be placed. Tell the administrator.',
-    'error.role_not_allowed': 'Your account may not do this.',
   },
 });
 
