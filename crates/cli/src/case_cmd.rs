@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
+use onegrid_core::case::{Proposal, ProposalKind};
 use onegrid_core::history::verify_chain;
 use onegrid_core::{
     AreaCode, Case, CaseId, CaseState, CategoryCode, Channel, Command, DepartmentCode, GeoPoint,
@@ -64,9 +65,10 @@ pub struct ReportArgs {
     /// The 15-digit grid cell code (default: the cell the --point lies in).
     #[arg(long, required_unless_present = "point")]
     cell: Option<String>,
-    /// The subcategory code, e.g. S0101.
-    #[arg(long)]
-    category: String,
+    /// The subcategory code, e.g. S0101 (for a proposal, its kind's category by default: Z9901
+    /// 人大代表建议, Z9902 政协委员提案).
+    #[arg(long, required_unless_present = "proposal_kind")]
+    category: Option<String>,
     #[arg(long)]
     title: String,
     #[arg(long, default_value = "")]
@@ -91,6 +93,75 @@ pub struct ReportArgs {
     /// When it was reported (RFC 3339); default now.
     #[arg(long)]
     at: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    proposal: ProposalArgs,
+}
+
+/// A proposal (建议提案) handed over for handling, filed as a case (docs/supervision.md,
+/// "Proposals"). Only a dispatcher or the command center files one.
+#[derive(Args)]
+pub struct ProposalArgs {
+    /// File a proposal: npc_suggestion (人大代表建议) or cppcc_proposal (政协委员提案).
+    #[arg(
+        long,
+        value_parser = parse_proposal_kind,
+        requires_all = ["proposal_number", "proposal_proposer"]
+    )]
+    proposal_kind: Option<ProposalKind>,
+    /// The proposal's number, e.g. 第0123号.
+    #[arg(long, requires = "proposal_kind")]
+    proposal_number: Option<String>,
+    /// The session it was raised at, e.g. 区十八届人大三次会议.
+    #[arg(long, requires = "proposal_kind")]
+    proposal_session: Option<String>,
+    /// The deputy or member who raised it (or the group, for a joint proposal).
+    #[arg(long, requires = "proposal_kind")]
+    proposal_proposer: Option<String>,
+    /// The handling deadline the document carries: a date (due at 18:00 China time that day) or
+    /// an RFC 3339 time. Default: 3 months after filing.
+    #[arg(long, requires = "proposal_kind", value_parser = parse_due)]
+    proposal_due: Option<DateTime<Utc>>,
+}
+
+impl ProposalArgs {
+    /// The proposal, trimmed as the HTTP intake trims it; `None` without `--proposal-kind`.
+    fn proposal(self) -> Option<Proposal> {
+        let trimmed = |text: Option<String>| text.map(|t| t.trim().to_string()).unwrap_or_default();
+        let kind = self.proposal_kind?;
+        Some(Proposal {
+            kind,
+            number: trimmed(self.proposal_number),
+            session: Some(trimmed(self.proposal_session)).filter(|s| !s.is_empty()),
+            due_at: self.proposal_due,
+            proposer: trimmed(self.proposal_proposer),
+        })
+    }
+}
+
+fn parse_proposal_kind(text: &str) -> Result<ProposalKind, String> {
+    ProposalKind::parse(text.trim()).ok_or_else(|| {
+        format!(
+            "{text:?} is neither npc_suggestion (人大代表建议) nor cppcc_proposal (政协委员提案)"
+        )
+    })
+}
+
+/// A handling deadline: `2027-03-01` (18:00 that day, China time: the end of the working day) or
+/// an RFC 3339 time.
+fn parse_due(text: &str) -> Result<DateTime<Utc>, String> {
+    use chrono::TimeZone;
+    let text = text.trim();
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let end_of_day = date.and_hms_opt(18, 0, 0).expect("18:00 is a valid time");
+        return onegrid_core::calendar::TIMEZONE
+            .from_local_datetime(&end_of_day)
+            .single()
+            .map(|at| at.with_timezone(&Utc))
+            .ok_or_else(|| format!("{text} 18:00 is not a time in China"));
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| format!("{text:?} is neither a date (2027-03-01) nor an RFC 3339 time"))
 }
 
 #[derive(Args)]
@@ -344,6 +415,13 @@ async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         Some(text) => parse_channel(text)?,
         None => default_channel(actor.role),
     };
+    let proposal = args.proposal.proposal();
+    // A proposal is filed under its kind's category unless one is named (the core refuses any other).
+    let category = match (&args.category, &proposal) {
+        (Some(code), _) => CategoryCode::parse(code)?,
+        (None, Some(proposal)) => CategoryCode::parse(proposal.kind.category_code())?,
+        (None, None) => anyhow::bail!("give --category"),
+    };
     let mut report = NewReport {
         channel,
         reporter: Reporter {
@@ -356,13 +434,13 @@ async fn report(args: ReportArgs) -> anyhow::Result<ExitCode> {
         point,
         distance_to_cell_m: None,
         address: args.address,
-        category: CategoryCode::parse(&args.category)?,
+        category,
         title: args.title,
         description: args.description,
         photos: args.photos,
         tier: None,
         tier_reason: None,
-        proposal: None,
+        proposal,
     };
     // Severity words (fire, gas leak, collapse, people hurt…) raise the tier; an unknown category is
     // left for the store to refuse.
@@ -516,6 +594,22 @@ fn print_case(store: &dyn Store, case: &Case, json: bool) -> anyhow::Result<()> 
         reference.areas.path_names(&case.cell).join(" / ")
     )?;
     out!("  tier:     {}（{}）", case.tier.name_zh(), case.tier)?;
+    if let Some(proposal) = &case.proposal {
+        let session = proposal
+            .session
+            .as_deref()
+            .map(|s| format!(" · {s}"))
+            .unwrap_or_default();
+        out!(
+            "  proposal: {} {}{session} · {} · 办结时限 {}",
+            proposal.kind.name_zh(),
+            proposal.number,
+            proposal.proposer,
+            onegrid_core::deadline::proposal_due_at(proposal, case.reported_at)
+                .with_timezone(&onegrid_core::calendar::TIMEZONE)
+                .format("%Y-%m-%d %H:%M")
+        )?;
+    }
     if let Some(lead) = case.lead_department() {
         out!("  handler:  {lead}")?;
     }

@@ -1,10 +1,12 @@
 // Case desk (受理 / 派遣 / 处置): the queue of cases the account must act on, sorted by deadline, and
 // the case page with its facts, photos, map inset, history timeline, suggested duplicates and one
-// button per command the server allows now. Opened from the queue or by `#case=<id>`.
+// button per command the server allows now. Opened from the queue or by `#case=<id>`. Dispatchers
+// and the command center also register proposals (建议提案) here (docs/supervision.md, "Proposals").
 import {
-  addStrings, api, ApiFailure, COLOURS, el, fmtDeadline, fmtTime, homeFor, syncClock, lang, reference, requireSignIn,
-  showError, stateName, t, toast, token, topBar, translatePage, uiConfig,
+  addStrings, api, ApiFailure, COLOURS, el, fmtDeadline, fmtTime, homeFor, syncClock, reference, requireSignIn,
+  serverNow, showError, stateName, t, toast, token, topBar, translatePage, uiConfig,
 } from '/ui/common.js';
+import { errorSentence, featureAt } from '/ui/report-form.js';
 
 addStrings({
   zh: {
@@ -189,6 +191,47 @@ addStrings({
     'need.target': '请填写要合并到的案件编号（不能是本案）。',
     'need.tier': '没有可以升级到的层级。',
     'need.department': '请选择主办部门。',
+    'desk.all_proposals': '建议提案（人大代表建议和政协委员提案）',
+    'desk.proposal.open': '＋ 登记建议提案',
+    'desk.proposal.title': '登记建议提案',
+    'desk.proposal.intro': '交办的人大代表建议、政协委员提案登记为案件，和其他案件一样受理、派遣、处置、反馈、核查、结案、评价；主办部门在派遣时选定。',
+    'desk.proposal.kind': '类型',
+    'desk.proposal.kind.npc_suggestion': '人大代表建议',
+    'desk.proposal.kind.cppcc_proposal': '政协委员提案',
+    'desk.proposal.number': '编号',
+    'desk.proposal.number_example': '例如 第0123号',
+    'desk.proposal.session': '届次（可不填）',
+    'desk.proposal.session_example': '例如 区十八届人大三次会议',
+    'desk.proposal.proposer': '提出人',
+    'desk.proposal.proposer_example': '例如 张代表',
+    'desk.proposal.proposer_hint': '集体提案填写提出的党派、团体或代表团。',
+    'desk.proposal.due': '办理时限（可不填）',
+    'desk.proposal.due_default': '不填时按交办之日起三个月办结：{time}。',
+    'desk.proposal.due_given': '办结时限：{time}（当天下班前）。',
+    'desk.proposal.subject': '标题',
+    'desk.proposal.content': '内容',
+    'desk.proposal.place': '所在网格',
+    'desk.proposal.place_hint': '依次选择街道、社区、网格，或在地图上点一下建议提案所说的地点（也可以用方向键移动地图，按回车把图钉放在地图中心）。',
+    'desk.proposal.street': '街道',
+    'desk.proposal.community': '社区',
+    'desk.proposal.cell': '网格',
+    'desk.proposal.choose_street': '请选择街道',
+    'desk.proposal.choose_community': '请选择社区',
+    'desk.proposal.choose_cell': '请选择网格',
+    'desk.proposal.map': '网格地图：点一下选择地点',
+    'desk.proposal.map_failed': '网格地图无法加载，请用上面的选择框选择网格。',
+    'desk.proposal.where_none': '还没有选择地点。',
+    'desk.proposal.where_cell': '已选择网格：{name}（{code}）',
+    'desk.proposal.where_pin': '图钉在网格：{name}（{code}）',
+    'desk.proposal.where_outside': '这里不在您负责的网格内，请在框出的范围内选择。',
+    'desk.proposal.submit': '登记',
+    'desk.proposal.done': '已登记建议提案 {number}，案件 #{id}',
+    'desk.proposal.tag': '{kind} {number}',
+    'need.p_number': '请填写建议提案的编号（例如 第0123号）。',
+    'need.p_proposer': '请填写提出人。',
+    'need.p_title': '请填写标题。',
+    'need.p_place': '请选择所在网格（街道、社区、网格），或在地图上点一下。',
+    'need.p_due': '办理时限要晚于今天。',
   },
   en: {
     'desk.title': 'Case desk',
@@ -372,6 +415,47 @@ addStrings({
     'need.target': 'Give the number of the case to merge into (not this one).',
     'need.tier': 'There is no higher tier to escalate to.',
     'need.department': 'Choose the lead department.',
+    'desk.all_proposals': 'Proposals (NPC deputies’ suggestions and CPPCC members’ proposals)',
+    'desk.proposal.open': '+ Register a proposal',
+    'desk.proposal.title': 'Register a proposal',
+    'desk.proposal.intro': 'A suggestion or proposal handed over for handling becomes a case and goes through the same steps as any other: accept, dispatch, handle, report done, verify, close, rate. The lead department is chosen when dispatching.',
+    'desk.proposal.kind': 'Kind',
+    'desk.proposal.kind.npc_suggestion': 'NPC deputy suggestion',
+    'desk.proposal.kind.cppcc_proposal': 'CPPCC member proposal',
+    'desk.proposal.number': 'Number',
+    'desk.proposal.number_example': 'e.g. 第0123号',
+    'desk.proposal.session': 'Session (optional)',
+    'desk.proposal.session_example': 'e.g. 区十八届人大三次会议',
+    'desk.proposal.proposer': 'Proposer',
+    'desk.proposal.proposer_example': 'e.g. 张代表',
+    'desk.proposal.proposer_hint': 'For a joint proposal, the party, group or delegation that made it.',
+    'desk.proposal.due': 'Handling deadline (optional)',
+    'desk.proposal.due_default': 'Left empty, it is due three months after it is handed over: {time}.',
+    'desk.proposal.due_given': 'Due {time} (end of the working day).',
+    'desk.proposal.subject': 'Title',
+    'desk.proposal.content': 'Content',
+    'desk.proposal.place': 'Grid cell',
+    'desk.proposal.place_hint': 'Choose the street, community and cell, or click the place on the map (or move the map with the arrow keys and press Enter to pin its centre).',
+    'desk.proposal.street': 'Street',
+    'desk.proposal.community': 'Community',
+    'desk.proposal.cell': 'Cell',
+    'desk.proposal.choose_street': 'Choose a street',
+    'desk.proposal.choose_community': 'Choose a community',
+    'desk.proposal.choose_cell': 'Choose a cell',
+    'desk.proposal.map': 'Grid map: click to choose the place',
+    'desk.proposal.map_failed': 'The grid map cannot be loaded; choose the cell with the lists above.',
+    'desk.proposal.where_none': 'No place chosen yet.',
+    'desk.proposal.where_cell': 'Cell chosen: {name} ({code})',
+    'desk.proposal.where_pin': 'Pin in cell: {name} ({code})',
+    'desk.proposal.where_outside': 'This is outside your cells; choose a place inside the outlined area.',
+    'desk.proposal.submit': 'Register',
+    'desk.proposal.done': 'Proposal {number} registered as case #{id}',
+    'desk.proposal.tag': '{kind} {number}',
+    'need.p_number': 'Give the proposal’s number (e.g. 第0123号).',
+    'need.p_proposer': 'Give the proposer.',
+    'need.p_title': 'Give a title.',
+    'need.p_place': 'Choose the grid cell (street, community, cell) or click the place on the map.',
+    'need.p_due': 'The handling deadline must be after today.',
   },
 });
 
@@ -392,6 +476,9 @@ const COMMAND_ORDER = [
   'resume_from_long_term', 'request_extension', 'deny_extension', 'supervise', 'escalate', 'set_long_term',
   'merge_into', 'return', 'reject',
 ];
+/** The categories of proposals (建议提案), one per kind; the queue's 「建议提案」 filter asks for both. */
+const PROPOSAL_CATEGORIES = ['Z9901', 'Z9902'];
+const PROPOSALS = 'proposals';
 const PRIMARY = new Set(['accept', 'dispatch', 'self_settle', 'feedback', 'verify_pass', 'close', 'approve_extension', 'resume_from_long_term']);
 const DANGER = new Set(['reject', 'return', 'verify_fail']);
 
@@ -408,6 +495,8 @@ const S = {
   detail: null,
   caseSeq: 0,
   dialog: null,
+  /** Focus the next case opened (one just registered). */
+  focusOpened: false,
 };
 
 const $ = (selector) => document.querySelector(selector);
@@ -422,6 +511,10 @@ function channelName(channel) {
   // History events spell two channels without the underscore the case views use.
   const normal = { hotline12345: 'hotline_12345', police110: 'police_110' }[channel] || channel;
   return t(`channel.${normal}`);
+}
+
+function proposalKindName(kind) {
+  return t(`desk.proposal.kind.${kind}`);
 }
 
 function tierName(tier) {
@@ -563,8 +656,9 @@ async function loadQueue() {
   const status = $('#queue-status');
   if (!S.items.length) status.textContent = t('desk.queue_loading');
   try {
+    const categories = S.category === PROPOSALS ? PROPOSAL_CATEGORIES : [S.category];
     const lists = await Promise.all(
-      states.map((state) => fetchAll({ state, text: S.text, category: S.category })),
+      states.flatMap((state) => categories.map((category) => fetchAll({ state, text: S.text, category }))),
     );
     if (seq !== S.loadingQueue) return;
     const byId = new Map();
@@ -602,6 +696,9 @@ function queueRow(c) {
         runningDeadline(c) ? deadlineBadge(c) : el('span', { class: 'small muted' }, fmtTime(c.updated_at)),
       ),
       el('span', { class: 'qtitle' }, c.title),
+      c.proposal
+        ? el('span', { class: 'qproposal small' }, t('desk.proposal.tag', { kind: proposalKindName(c.proposal.kind), number: c.proposal.number }))
+        : null,
       el('span', { class: 'qmeta small muted' }, `${c.category_name || c.category} · ${c.cell_name || c.cell}`),
     ),
   );
@@ -640,6 +737,9 @@ function markCurrent() {
 
 function fillCategories() {
   const select = $('#queue-category');
+  if (PROPOSAL_CATEGORIES.some((code) => S.ref.categoryByCode.has(code))) {
+    select.append(el('option', { value: PROPOSALS }, t('desk.all_proposals')));
+  }
   const groups = new Map();
   for (const category of S.ref.categories) {
     if (!groups.has(category.major_name)) groups.set(category.major_name, []);
@@ -728,7 +828,9 @@ async function openCase(id) {
   view.classList.remove('hidden');
   view.replaceChildren(el('p', { class: 'panel muted' }, t('desk.loading_case', { id })));
   if (isNarrow()) window.scrollTo(0, 0);
-  await loadCase({ focus: isNarrow() });
+  const focus = isNarrow() || S.focusOpened;
+  S.focusOpened = false;
+  await loadCase({ focus });
 }
 
 /** Loads the open case; renders only when something changed (the live feed calls this often). */
@@ -826,7 +928,7 @@ function renderCase(detail) {
     'dl',
     { class: 'facts' },
     fact('fact.proposal', c.proposal
-      ? `${lang() === 'en' ? (c.proposal.kind === 'npc_suggestion' ? 'NPC deputy suggestion' : 'CPPCC member proposal') : c.proposal.kind_zh} ${c.proposal.number}`
+      ? `${proposalKindName(c.proposal.kind)} ${c.proposal.number}`
         + `${c.proposal.session ? ` · ${c.proposal.session}` : ''} · ${c.proposal.proposer} · ${t('fact.proposal_due', { time: fmtTime(c.proposal.effective_due_at) })}`
       : null),
     fact('fact.category', `${c.category_name || categoryName(c.category)}（${c.category}）`),
@@ -1453,6 +1555,296 @@ function wireDialogs() {
   });
 }
 
+// ---------------------------------------------------------------- proposals (建议提案)
+
+// The desk registers a 人大代表建议 or 政协委员提案 handed over for handling as a case of its own
+// kind: POST /api/cases with a `proposal` (docs/supervision.md, "Proposals"). The place is a grid
+// cell, chosen street → community → cell or with a pin on the grid map.
+
+/** Without a date on the document, a proposal is due this many calendar months after filing. */
+const PROPOSAL_MONTHS = 3;
+/** China has one offset all year (no summer time): the wall clock is UTC+8. */
+const CHINA_MS = 8 * 3600 * 1000;
+const P = { map: null, ready: null, features: [], mine: [], chosen: null, marker: null, point: null, home: null };
+
+function canFileProposals() {
+  return S.me?.role === 'dispatcher' || S.me?.role === 'commander';
+}
+
+/** The server's rule for a proposal without a date: 3 calendar months on the China calendar, the
+ * same time of day, a month end clamped (30 November → 28/29 February). */
+function defaultProposalDue(now = serverNow()) {
+  const local = new Date(now + CHINA_MS); // its UTC fields read as the China wall clock
+  const month = local.getUTCMonth() + PROPOSAL_MONTHS;
+  const lastDay = new Date(Date.UTC(local.getUTCFullYear(), month + 1, 0)).getUTCDate();
+  const due = Date.UTC(local.getUTCFullYear(), month, Math.min(local.getUTCDate(), lastDay),
+    local.getUTCHours(), local.getUTCMinutes(), local.getUTCSeconds());
+  return new Date(due - CHINA_MS).toISOString();
+}
+
+/** Today's date in China, as a date input writes it (YYYY-MM-DD). */
+function chinaToday(now = serverNow()) {
+  return new Date(now + CHINA_MS).toISOString().slice(0, 10);
+}
+
+/** A date the document carries means the end of that working day (18:00) in China. */
+function dueAtOfDate(value) {
+  return value ? new Date(`${value}T18:00:00+08:00`).toISOString() : null;
+}
+
+/** Whether an area (or its subtree) is within the account's scope; an empty scope limits nothing. */
+function inScope(code) {
+  const areas = S.me?.scope?.areas || [];
+  return !areas.length || areas.some((area) => code.startsWith(area) || area.startsWith(code));
+}
+
+function areasUnder(parent, level) {
+  return S.ref.areas.filter((a) => a.level === level && a.parent === parent && inScope(a.code));
+}
+
+function fillSelect(select, areas, promptKey, value = '') {
+  select.replaceChildren(
+    el('option', { value: '' }, t(promptKey)),
+    ...areas.map((a) => el('option', { value: a.code }, a.name)),
+  );
+  select.value = areas.some((a) => a.code === value) ? value : '';
+  select.disabled = !areas.length;
+}
+
+/** Sets the three selects to a cell (or clears them below a street or community). */
+function selectCell(cell) {
+  const area = cell ? S.ref.areaByCode.get(cell) : null;
+  const community = area ? S.ref.areaByCode.get(area.parent) : null;
+  const street = community ? community.parent : $('#p-street').value;
+  $('#p-street').value = street || '';
+  fillSelect($('#p-community'), street ? areasUnder(street, 'community') : [], 'desk.proposal.choose_community', community?.code);
+  fillSelect($('#p-cell'), community ? areasUnder(community.code, 'cell') : [], 'desk.proposal.choose_cell', cell);
+}
+
+function describePlace() {
+  const where = $('#p-where');
+  const cell = $('#p-cell').value;
+  where.classList.remove('warn');
+  if (!cell) {
+    where.textContent = t('desk.proposal.where_none');
+    return;
+  }
+  const name = S.ref.areaByCode.get(cell)?.name || cell;
+  where.textContent = t(P.point ? 'desk.proposal.where_pin' : 'desk.proposal.where_cell', { name, code: cell });
+}
+
+/** Outlines the chosen cell (or the cells of the chosen community or street) on the map; `fit`
+ * frames them. */
+function showChosen(fit) {
+  if (!P.map) return;
+  P.chosen?.remove();
+  P.chosen = null;
+  const cell = $('#p-cell').value;
+  const area = cell || $('#p-community').value || $('#p-street').value;
+  const features = area ? P.mine.filter((f) => String(f.properties?.code || '').startsWith(area)) : [];
+  if (!features.length) return;
+  const style = cell
+    ? { color: '#c2410c', weight: 2.5, fillColor: '#f59e0b', fillOpacity: 0.2, className: 'p-chosen' }
+    : { color: '#c2410c', weight: 1, dashArray: '4 3', fillColor: '#f59e0b', fillOpacity: 0.06 };
+  P.chosen = L.geoJSON({ type: 'FeatureCollection', features }, { interactive: false, style }).addTo(P.map);
+  if (fit) P.map.fitBounds(P.chosen.getBounds(), { padding: [24, 24], maxZoom: 16 });
+}
+
+function clearPin() {
+  P.point = null;
+  P.marker?.remove();
+  P.marker = null;
+}
+
+function setPin(lon, lat) {
+  hideProposalError();
+  const found = featureAt(P.mine, [lon, lat]);
+  if (!found) {
+    clearPin();
+    $('#p-where').textContent = t('desk.proposal.where_outside');
+    $('#p-where').classList.add('warn');
+    return;
+  }
+  P.point = { lon, lat };
+  if (!P.marker) P.marker = L.marker([lat, lon], { keyboard: false }).addTo(P.map);
+  else P.marker.setLatLng([lat, lon]);
+  selectCell(found.properties.code);
+  showChosen(false);
+  describePlace();
+}
+
+/** Builds the grid map once (the dialog must be open, so that the map has its size). */
+function buildProposalMap() {
+  P.ready ??= (async () => {
+    const box = $('#p-map');
+    const config = await uiConfig();
+    const map = L.map(box, { attributionControl: Boolean(config.tile_url), zoomSnap: 0.5, keyboard: true, scrollWheelZoom: false });
+    // For tests and tools: the map is reachable from its element (not a global).
+    box.leafletMap = map;
+    if (config.tile_url) L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 }).addTo(map);
+    const [cells, streets] = await Promise.all([cellLayer(), api('/api/grid/street')]);
+    P.features = cells.features || [];
+    P.mine = P.features.filter((f) => inScope(String(f.properties?.code || '')));
+    L.geoJSON({ type: 'FeatureCollection', features: P.features },
+      { interactive: false, style: { color: '#8a99ab', weight: 0.5, opacity: 0.6, fill: false } }).addTo(map);
+    const mine = L.geoJSON({ type: 'FeatureCollection', features: P.mine },
+      { interactive: false, style: { color: '#0b4f8a', weight: 0.7, opacity: 0.7, fillColor: '#0b4f8a', fillOpacity: 0.05 } }).addTo(map);
+    L.geoJSON(streets, { interactive: false, style: { color: '#083a66', weight: 2, opacity: 0.9, fill: false } }).addTo(map);
+    P.home = P.mine.length ? mine.getBounds() : null;
+    map.on('click', (event) => setPin(event.latlng.lng, event.latlng.lat));
+    // With a keyboard: arrows move the map (Leaflet), Enter pins its centre.
+    box.addEventListener('keydown', (event) => {
+      if (event.key !== 'Enter' || event.target !== box) return;
+      event.preventDefault();
+      const centre = map.getCenter();
+      setPin(centre.lng, centre.lat);
+    });
+    P.map = map;
+  })();
+  return P.ready;
+}
+
+function updateDueHint() {
+  const value = $('#p-due').value;
+  $('#p-due-hint').textContent = value
+    ? t('desk.proposal.due_given', { time: fmtTime(dueAtOfDate(value)) })
+    : t('desk.proposal.due_default', { time: fmtTime(defaultProposalDue()) });
+}
+
+function hideProposalError() {
+  $('#proposal-error').classList.add('hidden');
+}
+
+function showProposalError(message) {
+  $('#proposal-error-text').replaceChildren(message);
+  $('#proposal-error').classList.remove('hidden');
+}
+
+async function openProposal() {
+  $('#proposal-form').reset();
+  hideProposalError();
+  clearPin();
+  const streets = S.ref.areas.filter((a) => a.level === 'street' && inScope(a.code));
+  // A dispatcher of one street starts in it.
+  fillSelect($('#p-street'), streets, 'desk.proposal.choose_street', streets.length === 1 ? streets[0].code : '');
+  selectCell(null);
+  describePlace();
+  $('#p-due').min = chinaToday();
+  updateDueHint();
+  $('#proposal-submit').disabled = false;
+  $('#proposal-dialog').showModal();
+  $('#proposal-form input[name="proposal-kind"]:checked').focus();
+  try {
+    await buildProposalMap();
+  } catch (error) {
+    P.ready = null;
+    $('#p-where').textContent = t('desk.proposal.map_failed');
+    $('#p-map').classList.add('hidden');
+    if (!(error instanceof ApiFailure)) console.warn(error);
+    return;
+  }
+  $('#p-map').classList.remove('hidden');
+  P.map.invalidateSize();
+  if (P.home) P.map.fitBounds(P.home, { padding: [8, 8] });
+  else P.map.setView([39.09, 117.33], 12);
+  showChosen(false);
+}
+
+function collectProposal() {
+  const value = (id) => $(id).value.trim();
+  const required = (id, key) => {
+    const text = value(id);
+    if (!text) throw new Invalid(t(key), $(id));
+    return text;
+  };
+  const kind = $('#proposal-form input[name="proposal-kind"]:checked').value;
+  const number = required('#p-number', 'need.p_number');
+  const proposer = required('#p-proposer', 'need.p_proposer');
+  const title = required('#p-title', 'need.p_title');
+  const due = $('#p-due').value;
+  if (due && due < chinaToday()) throw new Invalid(t('need.p_due'), $('#p-due'));
+  const cell = $('#p-cell').value;
+  if (!cell) {
+    const first = ['#p-street', '#p-community', '#p-cell'].map((id) => $(id)).find((select) => !select.value && !select.disabled);
+    throw new Invalid(t('need.p_place'), first || $('#p-street'));
+  }
+  const body = {
+    title,
+    description: value('#p-content'),
+    proposal: { kind, number, proposer },
+  };
+  const session = value('#p-session');
+  if (session) body.proposal.session = session;
+  if (due) body.proposal.due_at = dueAtOfDate(due);
+  // A pin gives the point (the server finds its cell); otherwise the chosen cell.
+  if (P.point) body.location = { lon: P.point.lon, lat: P.point.lat };
+  else body.cell = cell;
+  return body;
+}
+
+async function submitProposal(event) {
+  event.preventDefault();
+  hideProposalError();
+  let body;
+  try {
+    body = collectProposal();
+  } catch (error) {
+    if (!(error instanceof Invalid)) throw error;
+    showProposalError(error.message);
+    error.field?.focus();
+    return;
+  }
+  const submit = $('#proposal-submit');
+  const label = submit.textContent;
+  submit.disabled = true;
+  submit.textContent = t('desk.sending');
+  try {
+    const outcome = await api('/api/cases', { method: 'POST', body });
+    const id = outcome.case.id;
+    $('#proposal-dialog').close();
+    toast(t('desk.proposal.done', { number: body.proposal.number, id }), 'ok');
+    S.focusOpened = true;
+    location.hash = `case=${id}`;
+    loadQueue();
+  } catch (error) {
+    // The API's refusal, as a sentence in the dialog (it stays open with what was typed).
+    showProposalError(errorSentence(error));
+    if (!(error instanceof ApiFailure)) showError(error);
+  } finally {
+    submit.disabled = false;
+    submit.textContent = label;
+  }
+}
+
+function wireProposals() {
+  if (!canFileProposals()) return;
+  const opener = $('#proposal-open');
+  opener.classList.remove('hidden');
+  opener.addEventListener('click', openProposal);
+  $('#proposal-form').addEventListener('submit', submitProposal);
+  $('#proposal-cancel').addEventListener('click', () => $('#proposal-dialog').close());
+  $('#proposal-form').addEventListener('input', hideProposalError);
+  $('#p-due').addEventListener('input', updateDueHint);
+  $('#p-due').addEventListener('change', updateDueHint);
+  // A choice in the lists replaces a pin; the map frames what was chosen.
+  const picked = () => {
+    clearPin();
+    hideProposalError();
+    describePlace();
+    showChosen(true);
+  };
+  $('#p-street').addEventListener('change', () => {
+    selectCell(null);
+    picked();
+  });
+  $('#p-community').addEventListener('change', () => {
+    const community = $('#p-community').value;
+    fillSelect($('#p-cell'), community ? areasUnder(community, 'cell') : [], 'desk.proposal.choose_cell');
+    picked();
+  });
+  $('#p-cell').addEventListener('change', picked);
+}
+
 // ---------------------------------------------------------------- live feed
 
 // Browsers open at most six connections to one server over HTTP/1.1, and every feed holds one
@@ -1522,6 +1914,7 @@ async function main() {
   fillCategories();
   wireQueue();
   wireDialogs();
+  wireProposals();
   window.addEventListener('hashchange', route);
   route();
   await loadQueue();
