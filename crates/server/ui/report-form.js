@@ -28,8 +28,13 @@ addStrings({
     'rf.in_area': '位于：{name}',
     'rf.outside_mine': '这个位置不在您负责的网格内，请确认。',
     'rf.outside_district': '这个位置不在本区范围内，请在地图上重新选择。',
-    'rf.address': '详细地址（可选）',
-    'rf.address_placeholder': '例如：某某路 12 号门口',
+    'rf.address': '地址',
+    'rf.address_placeholder': '例如：张贵庄第1社区 幸福里 3 号楼门口',
+    'rf.address_hint': '没有定位时，写上所在的街道、社区或网格名称，点「按地址定位」，再在地图上点准位置。',
+    'rf.address_locate': '按地址定位',
+    'rf.located_address': '已按地址定位到「{name}」的中心（大致位置）；在地图上点一下可以改准。',
+    'rf.address_unknown': '地址里没有本区的街道、社区或网格名称。请写上所在社区（例如「{example}」），或在地图上点选位置。',
+    'rf.address_empty': '请先填写地址。',
     'rf.category': '问题类别',
     'rf.category_auto': '自动识别（根据描述）',
     'rf.title': '标题',
@@ -43,7 +48,7 @@ addStrings({
     'rf.sending': '正在上报…',
     'rf.need_description': '请描述一下遇到的问题，再上报。',
     'rf.need_text': '请写一个标题或一段描述，再上报。',
-    'rf.need_position': '还没有位置：请在地图上点一下问题所在的地方。',
+    'rf.need_position': '还没有位置：请在地图上点一下问题所在的地方，或在地址里写上所在社区后点「按地址定位」。',
     'rf.tab_badge': '{n} 件',
     'rf.tabs': '页面分区',
   },
@@ -70,8 +75,13 @@ addStrings({
     'rf.in_area': 'In: {name}',
     'rf.outside_mine': 'This point is outside your grid cells; please check.',
     'rf.outside_district': 'This point is outside the district; choose another one on the map.',
-    'rf.address': 'Address (optional)',
-    'rf.address_placeholder': 'e.g. outside No. 12, Such-and-such Road',
+    'rf.address': 'Address',
+    'rf.address_placeholder': 'e.g. Zhangguizhuang Community 1, Xingfuli, outside building 3',
+    'rf.address_hint': 'Without a position, write the street, community or grid cell name, press “Find address”, then tap the map to be exact.',
+    'rf.address_locate': 'Find address',
+    'rf.located_address': 'Placed at the centre of “{name}” from the address (approximate); tap the map to be exact.',
+    'rf.address_unknown': 'The address names no street, community or grid cell of the district. Write the community (e.g. “{example}”) or tap the map.',
+    'rf.address_empty': 'Write the address first.',
     'rf.category': 'Category',
     'rf.category_auto': 'Detect from the description',
     'rf.title': 'Title',
@@ -85,7 +95,7 @@ addStrings({
     'rf.sending': 'Sending…',
     'rf.need_description': 'Describe the problem, then report.',
     'rf.need_text': 'Write a title or a description, then report.',
-    'rf.need_position': 'There is no position yet: tap the map where the problem is.',
+    'rf.need_position': 'There is no position yet: tap the map where the problem is, or write the community in the address and press “Find address”.',
     'rf.tab_badge': '{n}',
     'rf.tabs': 'Sections',
   },
@@ -432,6 +442,47 @@ export function featureAt(features, point) {
   );
 }
 
+/**
+ * The district's area the address names: the most precise area (a cell over a community over a
+ * street) whose name the address contains, the longest name first (「第1社区」 is inside
+ * 「张贵庄第1社区」). Null when it names none. There is no geocoder for house numbers on a
+ * district's closed network; the names of its own areas are what every resident's address holds.
+ */
+export function areaNamedIn(areas, address) {
+  const text = String(address || '').replace(/\s+/g, '');
+  if (!text) return null;
+  const rank = { cell: 0, community: 1, street: 2 };
+  let best = null;
+  for (const area of areas) {
+    // A note after the name (the demo's 「（生成）」) is not part of what people write.
+    const name = String(area.name || '').replace(/\s*[（(][^（）()]*[）)]\s*$/, '');
+    if (!(area.level in rank) || name.length < 2 || !text.includes(name)) continue;
+    if (!best || rank[area.level] < rank[best.level] || (rank[area.level] === rank[best.level] && name.length > best.bare.length)) best = { ...area, bare: name };
+  }
+  return best;
+}
+
+/** A point well inside a polygon feature: its bounds' centre if inside, else the inside point of a
+ *  coarse grid nearest to that centre (an L-shaped community's centre may lie outside it). */
+export function pointInsideFeature(feature) {
+  const bounds = L.geoJSON(feature).getBounds();
+  const centre = bounds.getCenter();
+  const inside = (lon, lat) => Boolean(featureAt([feature], [lon, lat]));
+  if (inside(centre.lng, centre.lat)) return { lon: centre.lng, lat: centre.lat };
+  let best = null;
+  const n = 24;
+  for (let i = 1; i < n; i += 1) {
+    for (let j = 1; j < n; j += 1) {
+      const lon = bounds.getWest() + ((bounds.getEast() - bounds.getWest()) * i) / n;
+      const lat = bounds.getSouth() + ((bounds.getNorth() - bounds.getSouth()) * j) / n;
+      if (!inside(lon, lat)) continue;
+      const d = (lon - centre.lng) ** 2 + (lat - centre.lat) ** 2;
+      if (!best || d < best.d) best = { lon, lat, d };
+    }
+  }
+  return best && { lon: best.lon, lat: best.lat };
+}
+
 // ---------------------------------------------------------------- the report form
 
 /**
@@ -449,7 +500,7 @@ export function reportForm(form, { me, variant, onReported }) {
   const photos = photoPicker({ id: 'report-photo' });
 
   // Position: GPS first, else (or to correct it) a pin tapped on the map.
-  let position = null; // {lon, lat, source: 'gps' | 'pin', accuracy}
+  let position = null; // {lon, lat, source: 'gps' | 'pin' | 'address', accuracy, area}
   let features = [];
   let map;
   let marker;
@@ -496,6 +547,7 @@ export function reportForm(form, { me, variant, onReported }) {
   const setPosition = (next) => {
     position = next;
     if (next.source === 'gps') setStatus(t('rf.located_gps', { m: Math.round(next.accuracy || 0) }), 'ok');
+    else if (next.source === 'address') setStatus(t('rf.located_address', { name: next.area }), 'ok');
     else setStatus(t('rf.located_pin'), 'ok');
     placePin();
     describePlace();
@@ -608,6 +660,47 @@ export function reportForm(form, { me, variant, onReported }) {
     'aria-required': worker ? null : 'true',
   });
   const address = worker ? null : el('input', { type: 'text', id: 'report-address', maxlength: 200, placeholder: t('rf.address_placeholder'), autocomplete: 'street-address' });
+  const addressNote = el('p', { class: 'hint', id: 'report-address-note', 'aria-live': 'polite' }, t('rf.address_hint'));
+  const layers = new Map(); // level → features, read once
+  /** Places the pin at the centre of the area the address names; false (and says why) if none. */
+  async function locateAddress() {
+    const text = address.value.trim();
+    if (!text) {
+      addressNote.textContent = t('rf.address_empty');
+      addressNote.classList.add('warn');
+      address.focus();
+      return false;
+    }
+    const ref = await reference();
+    const area = areaNamedIn(ref.areas, text);
+    if (!area) {
+      const example = (ref.areas.find((a) => a.level === 'community')?.name || '').replace(/\s*[（(][^（）()]*[）)]\s*$/, '');
+      addressNote.textContent = t('rf.address_unknown', { example });
+      addressNote.classList.add('warn');
+      return false;
+    }
+    if (!layers.has(area.level)) layers.set(area.level, (await api(`/api/grid/${area.level}`)).features || []);
+    const feature = layers.get(area.level).find((f) => f.properties?.code === area.code);
+    const point = feature && pointInsideFeature(feature);
+    if (!point) {
+      addressNote.textContent = t('rf.address_unknown', { example: area.name });
+      addressNote.classList.add('warn');
+      return false;
+    }
+    addressNote.textContent = t('rf.address_hint');
+    addressNote.classList.remove('warn');
+    setPosition({ ...point, source: 'address', area: area.name });
+    if (map) map.fitBounds(L.geoJSON(feature).getBounds(), { padding: [12, 12], maxZoom: 17 });
+    return true;
+  }
+  const addressButton = worker
+    ? null
+    : el('button', { type: 'button', id: 'report-address-locate', onclick: () => locateAddress().catch((error) => say(errorSentence(error))) }, icon('locate'), t('rf.address_locate'));
+  address?.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter') return;
+    event.preventDefault(); // Enter in the address finds it rather than sending the report
+    locateAddress().catch((error) => say(errorSentence(error)));
+  });
   const errorBox = el('p', { class: 'error-text form-error', id: 'report-error', role: 'alert' });
   const submit = el('button', { type: 'submit', class: 'primary big', id: 'report-submit' }, t('rf.submit'));
 
@@ -636,7 +729,9 @@ export function reportForm(form, { me, variant, onReported }) {
       placeLine,
       el('p', { class: 'hint small muted', style: { margin: '0.15rem 0 0' } }, t('rf.map_hint')),
     ),
-    address ? el('div', { class: 'field' }, el('label', { for: 'report-address' }, t('rf.address')), address) : null,
+    address
+      ? el('div', { class: 'field' }, el('label', { for: 'report-address' }, t('rf.address')), el('div', { class: 'address-row' }, address, addressButton), addressNote)
+      : null,
     category ? el('div', { class: 'field' }, el('label', { for: 'report-category' }, t('rf.category')), category) : null,
     // The citizen describes first (required); the worker names the problem first.
     worker ? titleField : descriptionField,
@@ -676,6 +771,8 @@ export function reportForm(form, { me, variant, onReported }) {
       title.focus();
       return;
     }
+    // No GPS and no pin: the address may name the place.
+    if (!position && address?.value.trim()) await locateAddress().catch(() => false);
     if (!position) {
       say(t('rf.need_position'));
       mapBox.scrollIntoView({ block: 'nearest' });
