@@ -234,7 +234,8 @@ pub fn heading_number_length(line: &[char]) -> Option<usize> {
     None
 }
 
-/// A line that is only a heading: numbered without a sentence end, or short without punctuation.
+/// A line that is only a heading: numbered without a sentence end, or short without punctuation and without a
+/// quantity (「地区生产总值增长6.7%以上」 alone on its line is a target listed one a line, not a heading).
 pub fn is_heading_line(line: &[char]) -> bool {
     if line.is_empty() {
         return false;
@@ -242,7 +243,7 @@ pub fn is_heading_line(line: &[char]) -> bool {
     if heading_number_length(line).is_some() {
         return !line.iter().any(|&c| is_sentence_end(c)) && line.len() <= 80;
     }
-    line.len() <= SHORT_LINE && !line.iter().any(|&c| is_punctuation(c))
+    is_title_like(line)
 }
 
 /// Cleans a report's text.
@@ -580,8 +581,11 @@ fn is_credit_line(line: &[char]) -> bool {
     })
 }
 
+/// A short line without punctuation and without a quantity: a heading, a running title, page furniture.
 fn is_title_like(line: &[char]) -> bool {
-    line.len() <= SHORT_LINE && !line.iter().any(|&c| is_punctuation(c))
+    line.len() <= SHORT_LINE
+        && !line.iter().any(|&c| is_punctuation(c))
+        && !super::extract::holds_quantity(line)
 }
 
 fn removal_step(
@@ -730,10 +734,18 @@ fn clean_lines(
         if let Some(p) = previous {
             let before = content(&lines[p]);
             let after = content(&line);
+            // A line ending with a quantity is complete (targets listed one a line), unless what follows
+            // continues the quantity or the sentence (「…增长6.7%」 + 「以上」, 「…新增停车位960个」 + 「，完成…」).
+            let complete = before
+                .last()
+                .is_some_and(|c| c.is_ascii_digit() || is_hanzi(*c) || *c == '%')
+                && !after.first().is_some_and(|&c| is_punctuation(c))
+                && super::extract::ends_with_quantity(before, after);
             let joins = before.last().is_some_and(|&c| !is_terminal(c))
                 && !is_heading_line(before)
                 && heading_number_length(after).is_none()
-                && !is_heading_line(after);
+                && !is_heading_line(after)
+                && !complete;
             if joins {
                 let (start, end) = (origin[lines[p].end - 1] + 1, origin[line.start]);
                 let tail: String = before[before.len().saturating_sub(6)..].iter().collect();

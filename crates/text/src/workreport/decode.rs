@@ -1,5 +1,6 @@
 //! Bytes → text: UTF-8 as it is, a Chinese legacy encoding (GBK, GB18030, Big5) detected and converted,
-//! UTF-16 with a byte-order mark converted; binary, empty and oversized files refused with a reason.
+//! UTF-16 with a byte-order mark, or without one but recognised by what it decodes to, converted; binary, empty
+//! and oversized files refused with a reason.
 
 use encoding_rs::Encoding;
 
@@ -23,6 +24,8 @@ pub struct Decoded {
     pub had_bom: bool,
     /// Undecodable byte sequences replaced by U+FFFD (a few are tolerated, see [`decode`]).
     pub replaced: usize,
+    /// UTF-16 without a byte-order mark, recognised by its NUL bytes and what it decodes to.
+    pub detected_utf16: bool,
 }
 
 impl Decoded {
@@ -40,8 +43,13 @@ impl Decoded {
             } else {
                 self.encoding
             };
+            let how = if self.detected_utf16 {
+                " without a byte-order mark (recognised by its NUL bytes and what it decodes to)"
+            } else {
+                ""
+            };
             notes.push(format!(
-                "the file is in {name}, converted to UTF-8 (offsets count characters of the converted text)"
+                "the file is in {name}{how}, converted to UTF-8 (offsets count characters of the converted text)"
             ));
         }
         if self.had_bom {
@@ -115,6 +123,18 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<Decoded, WorkReportError> 
         .filter(|&&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B))
         .count();
     if sniffed.contains(&0) || control_bytes * 100 > sniffed.len() {
+        // UTF-16 saved without a byte-order mark: every ASCII character has a NUL byte, so it looks binary.
+        if let Some(encoding) = utf16_without_bom(bytes) {
+            let (text, had_errors) = encoding.decode_without_bom_handling(bytes);
+            let replaced = if had_errors {
+                text.chars().filter(|&c| c == '\u{FFFD}').count()
+            } else {
+                0
+            };
+            let mut decoded = finish(text.into_owned(), display_name(encoding), false, replaced)?;
+            decoded.detected_utf16 = true;
+            return Ok(decoded);
+        }
         return Err(WorkReportError::Binary {
             what: "binary data (it contains NUL or control bytes that text does not)".to_string(),
         });
@@ -166,6 +186,71 @@ pub fn decode(bytes: &[u8], max_bytes: u64) -> Result<Decoded, WorkReportError> 
     })
 }
 
+/// Whether `bytes` are UTF-16 text without a byte-order mark, and which endianness: an even length and, decoded
+/// that way, no broken surrogate and nothing but text (at least 98 % CJK, ASCII letters, digits, punctuation
+/// and line ends), with at least one Chinese character in ten. Random bytes decode to such text with a
+/// vanishing probability (a code unit is text about one time in three).
+fn utf16_without_bom(bytes: &[u8]) -> Option<&'static Encoding> {
+    if bytes.len() < 4 || !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    let sniffed = &bytes[..bytes.len().min(SNIFF_BYTES)];
+    let nul_at = |parity: usize| {
+        sniffed
+            .iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    // ASCII characters put their NUL at odd positions in little-endian, at even ones in big-endian; a Chinese
+    // character whose low byte is 0 (一, U+4E00) puts one on the other side, so the side decides only the order
+    // in which both are tried: what the bytes decode to decides.
+    let (even, odd) = (nul_at(0), nul_at(1));
+    let candidates = if odd >= even {
+        [encoding_rs::UTF_16LE, encoding_rs::UTF_16BE]
+    } else {
+        [encoding_rs::UTF_16BE, encoding_rs::UTF_16LE]
+    };
+    candidates.iter().copied().find(|&encoding| {
+        // The sniffed part may end inside a surrogate pair: its last unit is left out when it opens one.
+        let mut sample = sniffed;
+        if let [.., a, b] = sample {
+            let last = if encoding == encoding_rs::UTF_16LE {
+                u16::from_le_bytes([*a, *b])
+            } else {
+                u16::from_be_bytes([*a, *b])
+            };
+            if (0xD800..0xDC00).contains(&last) {
+                sample = &sample[..sample.len() - 2];
+            }
+        }
+        let (text, had_errors) = encoding.decode_without_bom_handling(sample);
+        if had_errors {
+            return false;
+        }
+        let (mut total, mut texty, mut hanzi) = (0usize, 0usize, 0usize);
+        for c in text.chars() {
+            total += 1;
+            let is_hanzi =
+                ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c);
+            hanzi += usize::from(is_hanzi);
+            let is_text = is_hanzi
+                || matches!(c, '\n' | '\r' | '\t' | ' '..='~')
+                || ('\u{2000}'..='\u{206F}').contains(&c)
+                || ('\u{3000}'..='\u{303F}').contains(&c)
+                || ('\u{FF00}'..='\u{FFEF}').contains(&c)
+                || ('\u{2460}'..='\u{24FF}').contains(&c)
+                || matches!(
+                    c,
+                    '\u{00B7}' | '\u{00D7}' | '\u{2116}' | '\u{2160}'..='\u{217F}'
+                );
+            texty += usize::from(is_text);
+        }
+        total > 0 && texty * 100 >= total * 98 && hanzi * 10 >= total
+    })
+}
+
 /// The name people know an encoding by.
 fn display_name(encoding: &'static Encoding) -> &'static str {
     match encoding.name() {
@@ -192,5 +277,6 @@ fn finish(
         encoding,
         had_bom,
         replaced,
+        detected_utf16: false,
     })
 }

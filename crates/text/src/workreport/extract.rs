@@ -164,6 +164,24 @@ const CHINESE_UNITS: &[&str] = &[
     "百分点",
 ];
 
+/// Units of time: a duration right before a word names a service or a scheme (「15分钟生活圈」).
+const DURATION_UNITS: &[&str] = &[
+    "小时",
+    "个小时",
+    "分钟",
+    "天",
+    "个工作日",
+    "工作日",
+    "个月",
+    "周",
+];
+
+/// What may follow a duration that is a quantity: an action done within it (「1天办结」, 「2小时到达」).
+const DURATION_COMPLETIONS: &[&str] = &[
+    "办结", "办完", "办妥", "办成", "完成", "出证", "到达", "送达", "抵达", "到场", "到位", "答复",
+    "回复", "反馈", "处置", "审结", "结案",
+];
+
 /// Magnitudes after an Arabic number; they become part of the unit (「453万平方米」 is 453 万平方米). 千 and 百
 /// count only inside a unit (「5千米」) or before 万 (「3千万元」): 「500千伏变电站」 is a name.
 const MAGNITUDES: &[&str] = &["万亿", "千万", "百万", "十万", "亿", "万"];
@@ -753,6 +771,17 @@ fn read_quantity(context: &SentenceContext, at: usize) -> Option<(Quantity, usiz
                 j += 1 + word_len(second);
             }
         }
+        // 「15分钟社区生活圈」, 「24小时开放」, 「144小时过境免签」, 「5分钟消防救援圈」: a duration right before a
+        // word qualifies it, names a service; 「3个工作日内」, 「压缩至3个月」, 「1天办结」 are quantities.
+        if DURATION_UNITS.contains(&base)
+            && chars.get(j).is_some_and(|&c| is_hanzi(c))
+            && post_comparator_at(chars, j).is_none()
+            && !DURATION_COMPLETIONS
+                .iter()
+                .any(|word| starts_with_at(chars, j, word))
+        {
+            return None;
+        }
     } else if number.chinese
         && number.magnitude.is_some()
         && ["台阶", "大关", "关口"]
@@ -1033,33 +1062,40 @@ fn drop_examples(text: &[char], value: f64) -> Vec<char> {
 }
 
 /// The noun a count applies to, after the unit: 「新增2家创新型载体」 → 创新型载体. It runs to the next quantity or
-/// the clause end; with a 的 only what follows the last one is kept (「10个购物便捷、…的消费新地标」 → 消费新地标),
-/// otherwise it ends at the first 、 (「建成5所小学、3所中学」). A duration takes none (「1天办结」), nor does
-/// a purpose (「615亿元用于…」).
-fn counted_noun(chars: &[char], start: usize, stop: usize, unit: &str) -> (Vec<char>, usize) {
-    const DURATIONS: &[&str] = &[
-        "天",
-        "小时",
-        "个小时",
-        "分钟",
-        "个工作日",
-        "工作日",
-        "个月",
-        "年",
-        "周",
-    ];
-    if DURATIONS.contains(&unit) {
+/// the clause end (`next_quantity`: another quantity follows in the clause); with a 的 only what follows the last
+/// one is kept (「10个购物便捷、…的消费新地标」 → 消费新地标); a list after a count is counted whole
+/// (「40个机关、企事业单位附属空间」) unless it is cut as the comment below says. A unit's alternative in
+/// brackets is skipped (「7万套（间）保障性租赁住房」). A duration takes none (「1天办结」), nor does a purpose
+/// (「615亿元用于…」).
+fn counted_noun(
+    chars: &[char],
+    start: usize,
+    stop: usize,
+    unit: &str,
+    counting: bool,
+    next_quantity: bool,
+) -> (Vec<char>, usize) {
+    if unit == "年" || DURATION_UNITS.contains(&unit) {
         return (Vec::new(), start);
     }
+    // 「7万套（间）保障性租赁住房」: a unit's alternative in brackets is part of the unit, not of the noun.
+    let mut start = start;
+    if matches!(chars.get(start), Some('（' | '(')) {
+        if let Some(close) =
+            (start + 1..stop.min(start + 5)).find(|&k| matches!(chars[k], '）' | ')'))
+        {
+            start = close + 1;
+        }
+    }
     let mut end = start;
-    while end < stop && !(end > start && "并和及与".contains(chars[end])) {
+    while end < stop && !(end > start && is_conjunction_at(chars, end)) {
         end += 1;
     }
     let text = &chars[start..end];
     let opens_noun = text
         .first()
         .is_some_and(|&c| is_hanzi(c) || c.is_ascii_alphanumeric() || c == '“');
-    let conjunction = text.first().is_some_and(|&c| "和及与或并".contains(c));
+    let conjunction = !text.is_empty() && (chars[start] == '或' || is_conjunction_at(chars, start));
     if !opens_noun
         || conjunction
         || ["用于", "用来", "的"]
@@ -1068,9 +1104,54 @@ fn counted_noun(chars: &[char], start: usize, stop: usize, unit: &str) -> (Vec<c
     {
         return (Vec::new(), start);
     }
+    // A 、 ends the noun when the list goes on with another quantity (「建成5所小学、3所中学」,
+    // 「新开工117个重大项目、总投资1935.7亿元」), another action (「新建3个公园、完善…」, 「…、增长7.1%」) or
+    // examples (「10.7万亩高标准农田、中储粮仓储物流园等建设」), when the unit measures rather than counts, or when
+    // the whole list would be too long a name; otherwise the number counts the whole list
+    // (「40个机关、企事业单位附属空间」).
+    const OPENS_PHRASE: &[&str] = &[
+        "一批",
+        "一系列",
+        "若干",
+        "多个",
+        "一大批",
+        "完善",
+        "加强",
+        "加快",
+        "强化",
+        "健全",
+        "深化",
+        "提升",
+        "推动",
+        "促进",
+        "做好",
+        "抓好",
+        "提高",
+        "确保",
+        "力争",
+        "实现",
+        "同比",
+        "比上年",
+        "较上年",
+    ];
+    let list_break = text.iter().enumerate().position(|(k, &c)| {
+        c == '、' && {
+            let rest = &text[k + 1..];
+            !counting
+                || next_quantity
+                || rest.is_empty()
+                || text.len() > 24
+                || rest.contains(&'等')
+                || leading_verb(rest).is_some_and(|verb| word_len(verb) >= 2)
+                || CHANGE_VERBS
+                    .iter()
+                    .chain(OPENS_PHRASE)
+                    .any(|word| starts_with_at(rest, 0, word))
+        }
+    });
     let (noun, noun_end) = match text.iter().rposition(|&c| c == '的') {
         Some(position) => (&text[position + 1..], end),
-        None => match text.iter().position(|&c| c == '、') {
+        None => match list_break {
             Some(position) => (&text[..position], start + position),
             None => (text, end),
         },
@@ -1079,6 +1160,16 @@ fn counted_noun(chars: &[char], start: usize, stop: usize, unit: &str) -> (Vec<c
         return (Vec::new(), start);
     }
     (noun.to_vec(), noun_end)
+}
+
+/// Whether the conjunction at `at` (并, 和, 及, 与) joins two phrases rather than opening a word (「和美乡村」,
+/// 「及时」, 「并网」).
+fn is_conjunction_at(chars: &[char], at: usize) -> bool {
+    const WORDS: &[&str] = &[
+        "和美", "和谐", "和平", "和睦", "和合", "和顺", "和煦", "及时", "及早", "与会", "并网",
+        "并购", "并联", "并行", "并重", "并存", "并轨", "并举",
+    ];
+    "并和及与".contains(chars[at]) && !WORDS.iter().any(|word| starts_with_at(chars, at, word))
 }
 
 /// The subject of an indicator: without its change verb at the end and its action verb at the start.
@@ -1101,8 +1192,12 @@ fn subject_of(indicator: &str) -> String {
     chars.into_iter().collect()
 }
 
-/// Builds the items of one sentence `[start, end)`.
-fn sentence_drafts(chars: &[char], start: usize, end: usize) -> Vec<Draft> {
+/// The quantities of the text `[start, end)` read as one sentence, with the sentence's context.
+fn read_quantities(
+    chars: &[char],
+    start: usize,
+    end: usize,
+) -> (SentenceContext<'_>, Vec<Quantity>) {
     let quoted = quoted_spans(&chars[start..end]);
     let context = SentenceContext {
         chars,
@@ -1133,6 +1228,42 @@ fn sentence_drafts(chars: &[char], start: usize, end: usize) -> Vec<Draft> {
             }
         }
     }
+    (context, quantities)
+}
+
+/// Whether a line (a heading candidate, a running-title candidate) holds a quantity: 「地区生产总值增长6.7%以上」
+/// alone on its line is a target, not a heading.
+pub(crate) fn holds_quantity(line: &[char]) -> bool {
+    !read_quantities(line, 0, line.len()).1.is_empty()
+}
+
+/// Whether `line` ends exactly with a quantity that has a unit of its own (「…新增就业3万人」, 「…增长6.7%以上」),
+/// the quantity not continuing into `next` (「…增长6.7%」 + 「以上…」 continues; so does 「…2万」 + 「人」). Such a
+/// line is complete: a target listed one a line, not a paragraph cut by a column break.
+pub(crate) fn ends_with_quantity(line: &[char], next: &[char]) -> bool {
+    // Only the end of the line matters: its last 40 characters, from a clause break when there is one.
+    let mut from = line.len().saturating_sub(40);
+    while from > 0 && !is_clause_break(line[from - 1]) && !is_sentence_break(line[from - 1]) {
+        from -= 1;
+        if line.len() - from > 80 {
+            break;
+        }
+    }
+    let mut joined: Vec<char> = line[from..].to_vec();
+    let break_at = joined.len();
+    joined.extend(next.iter().take(8));
+    let (_, quantities) = read_quantities(&joined, 0, joined.len());
+    quantities
+        .iter()
+        .rfind(|quantity| quantity.number_start < break_at)
+        .is_some_and(|quantity| {
+            quantity.end == break_at && !MAGNITUDES.contains(&quantity.unit.as_str())
+        })
+}
+
+/// Builds the items of one sentence `[start, end)`.
+fn sentence_drafts(chars: &[char], start: usize, end: usize) -> Vec<Draft> {
+    let (context, quantities) = read_quantities(chars, start, end);
     // A measured amount qualifying the counted things, as in 「投资1亿元以上项目50个」, is not an item itself.
     let mut drafts: Vec<Draft> = Vec::new();
     for index in 0..quantities.len() {
@@ -1218,6 +1349,8 @@ fn sentence_drafts(chars: &[char], start: usize, end: usize) -> Vec<Draft> {
             quantity.end,
             next_in_clause.unwrap_or(clause_end),
             &quantity.unit,
+            quantity.counting,
+            next_in_clause.is_some(),
         );
         let mut indicator: String = left_core.iter().chain(noun.iter()).collect();
         let own: String = left_core.iter().collect();
@@ -1569,6 +1702,7 @@ fn sentence_period(sentence: &[char], report_year: Option<i32>) -> Option<Period
 
 struct Heading {
     level: usize,
+    /// Empty for a numbered line that is an item of a list (「1.地区生产总值增长6%左右；」), not a heading.
     text: String,
     /// Where the paragraph's content starts after an inline heading (「(一) 加快构建现代产业体系。增强…」).
     content_start: usize,
@@ -1600,10 +1734,26 @@ fn paragraph_heading(paragraph: &[char]) -> Option<Heading> {
             .trim()
             .to_string();
         let numeral_one = level == 1 && number_length == 2 && paragraph[0] == '一';
+        // A heading holding a quantity is read too: 「（五）办好十件民生实事」, 「（二）新建学校12所。…」. Below
+        // the top level, a numbered paragraph of one sentence that ends with its quantity is an item of a list,
+        // not a heading: 「1.地区生产总值增长6%左右；」.
+        let first = &paragraph[number_length..heading_end];
+        let holds = holds_quantity(first);
+        let one_sentence = paragraph[heading_end..]
+            .iter()
+            .all(|&c| matches!(c, '。' | '；' | ';' | ' '));
+        if holds && level > 1 && one_sentence && ends_with_quantity(first, &[]) {
+            return Some(Heading {
+                level,
+                text: String::new(),
+                content_start: number_length,
+                numeral_one: false,
+            });
+        }
         return Some(Heading {
             level,
             text,
-            content_start,
+            content_start: if holds { number_length } else { content_start },
             numeral_one,
         });
     }
@@ -1642,7 +1792,7 @@ pub fn extract_items(cleaned: &Cleaned) -> (Vec<Item>, Option<i32>) {
     let mut first_top_heading: Option<bool> = None;
     for &(p_start, p_end) in &paragraphs {
         if let Some(heading) = paragraph_heading(&chars[p_start..p_end]) {
-            if heading.level == 1 {
+            if heading.level == 1 && !heading.text.is_empty() {
                 first_top_heading.get_or_insert(
                     heading.numeral_one || heading_number_length(&chars[p_start..p_end]).is_none(),
                 );
@@ -1670,7 +1820,12 @@ pub fn extract_items(cleaned: &Cleaned) -> (Vec<Item>, Option<i32>) {
     for &(p_start, p_end) in &paragraphs {
         let paragraph = &chars[p_start..p_end];
         let mut content_start = p_start;
-        if let Some(heading) = paragraph_heading(paragraph) {
+        let heading = paragraph_heading(paragraph);
+        if let Some(heading) = &heading {
+            content_start = p_start + heading.content_start;
+        }
+        // An item of a numbered list (no text) is read after its number and opens no section.
+        if let Some(heading) = heading.filter(|h| !h.text.is_empty()) {
             let (class, _) = classify_heading(&heading.text);
             path.retain(|(level, _)| *level < heading.level);
             path.push((heading.level, heading.text.clone()));
@@ -1689,7 +1844,6 @@ pub fn extract_items(cleaned: &Cleaned) -> (Vec<Item>, Option<i32>) {
             } else if heading.level == 2 {
                 sub_class = None;
             }
-            content_start = p_start + heading.content_start;
         }
         if content_start >= p_end {
             continue;
