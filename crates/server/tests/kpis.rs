@@ -11,6 +11,7 @@ use calamine::{open_workbook_from_rs, Data, Reader, Xlsx};
 use chrono::{DateTime, Duration, Utc};
 use common::*;
 use http_body_util::BodyExt;
+use onegrid_core::case::{Proposal, ProposalKind};
 use onegrid_core::{
     Actor, AreaCode, CategoryCode, Channel, Command, DepartmentCode, NewReport, Person, PersonId,
     Reporter,
@@ -549,6 +550,23 @@ async fn citizens_are_refused_and_bad_parameters_get_a_sentence() {
             "trend: \"month\" is not one of: day, week",
         ),
         ("/api/kpis/export.xlsx?days=-5", "days: give 1 to 3660 days"),
+        (
+            "/api/kpis?sort=name",
+            "sort: \"name\" is not key nor one of the figures",
+        ),
+        ("/api/kpis?dir=up", "dir: \"up\" is not one of: asc, desc"),
+        (
+            "/api/kpis/export.xlsx?sort=rank",
+            "sort: \"rank\" is not key nor one of the figures",
+        ),
+        (
+            "/api/kpis/export.xlsx?lang=fr",
+            "lang: \"fr\" is not one of: zh, en",
+        ),
+        (
+            "/api/kpis/trend?by=major",
+            "is not one of: district, street, community, cell, department, category",
+        ),
     ] {
         let answer = app.get(path, Some(&supervisor)).await;
         assert_eq!(
@@ -568,5 +586,378 @@ async fn citizens_are_refused_and_bad_parameters_get_a_sentence() {
     let doc = app.get("/api/openapi.json", None).await.json();
     for path in ["/api/kpis", "/api/kpis/trend", "/api/kpis/export.xlsx"] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} documented");
+    }
+}
+
+/// Files a proposal (建议提案) at the desk, has it handled and closed, and rates it.
+async fn seed_proposal(app: &TestApp, kind: ProposalKind, score: u8, days_ago: i64) {
+    let commander = actor("commander");
+    let handler = actor("handler");
+    let at = Utc::now() - Duration::days(days_ago);
+    let report = NewReport {
+        channel: Channel::Desk,
+        reporter: Reporter {
+            channel: Channel::Desk,
+            person: Some(PersonId::parse("commander").expect("id")),
+            name: Some("区政府办公室".to_string()),
+            phone: None,
+        },
+        cell: AreaCode::parse(CELL_C).expect("cell"),
+        point: None,
+        distance_to_cell_m: None,
+        address: None,
+        category: CategoryCode::parse(kind.category_code()).expect("category"),
+        title: "关于加强老旧小区环境整治的建议".to_string(),
+        description: "建议对老旧小区的垃圾清运和环境整治作出长效安排".to_string(),
+        photos: Vec::new(),
+        tier: None,
+        tier_reason: None,
+        proposal: Some(Proposal {
+            kind,
+            number: format!("第{score:04}号"),
+            session: Some("区十七届人大五次会议".to_string()),
+            due_at: None,
+            proposer: "王代表".to_string(),
+        }),
+    };
+    let id = app
+        .store
+        .report(report, &commander, at)
+        .await
+        .expect("the desk files a proposal")
+        .id;
+    let steps = [
+        (Command::Accept { category: None }, &commander, 10),
+        (
+            Command::Dispatch {
+                department: Some(DepartmentCode::parse("chengguan").expect("department")),
+                co_departments: Vec::new(),
+            },
+            &commander,
+            20,
+        ),
+        (
+            Command::Feedback {
+                evidence: vec!["已答复代表".to_string()],
+                note: "已办理".to_string(),
+            },
+            &handler,
+            600,
+        ),
+        (
+            Command::Verify {
+                passed: true,
+                note: String::new(),
+            },
+            &commander,
+            700,
+        ),
+        (
+            Command::Close {
+                note: String::new(),
+            },
+            &commander,
+            710,
+        ),
+        (
+            Command::Rate {
+                score,
+                comment: String::new(),
+            },
+            &commander,
+            720,
+        ),
+    ];
+    for (command, who, minutes) in steps {
+        app.store
+            .act(id, None, command, who, at + Duration::minutes(minutes))
+            .await
+            .expect("command");
+    }
+}
+
+fn figure(answer: &Value, field: &str) -> Value {
+    answer[0]["figures"][field].clone()
+}
+
+/// The sheets of a workbook as rows of text (numbers written out), for looking things up.
+fn sheets(bytes: Vec<u8>) -> (Vec<String>, Xlsx<Cursor<Vec<u8>>>) {
+    let workbook: Xlsx<_> = open_workbook_from_rs(Cursor::new(bytes)).expect("an XLSX");
+    (workbook.sheet_names(), workbook)
+}
+
+fn all_text(workbook: &mut Xlsx<Cursor<Vec<u8>>>, sheet: &str) -> String {
+    workbook
+        .worksheet_range(sheet)
+        .expect("the sheet")
+        .rows()
+        .flat_map(|r| r.iter().map(|c| c.to_string()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// 建议提案: a proposal rated 5 and one rated 2 give a satisfaction rate of 50 % for Z99 alone,
+/// whatever the other cases' ratings; each kind, each major class and the grouping by category
+/// count their own cases, in the table, the trend and the workbook.
+#[tokio::test]
+async fn proposals_have_their_own_satisfaction_rate() {
+    let app = app().await;
+    let seeded = seed(&app).await as u64;
+    seed_proposal(&app, ProposalKind::NpcSuggestion, 5, 3).await;
+    seed_proposal(&app, ProposalKind::CppccProposal, 2, 5).await;
+    let supervisor = app.login("supervisor").await;
+    let get = |path: String| {
+        let app = &app;
+        let token = supervisor.clone();
+        async move {
+            let answer = app.get(&path, Some(&token)).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.text);
+            answer.json()
+        }
+    };
+
+    let proposals = get("/api/kpis?by=district&category=Z99".to_string()).await;
+    assert_eq!(proposals.as_array().map(Vec::len), Some(1));
+    assert_eq!(u(&figure(&proposals, "reported")), 2);
+    assert_eq!(u(&figure(&proposals, "rated")), 2);
+    assert_eq!(u(&figure(&proposals, "satisfied")), 1);
+    assert_eq!(figure(&proposals, "satisfaction_rate"), 0.5);
+    // Lower case is the same code.
+    assert_eq!(
+        get("/api/kpis?by=district&category=z99".to_string()).await,
+        proposals
+    );
+    // Every case together: five of the seeded cases rated 5, and the two proposals.
+    let everything = get("/api/kpis?by=district".to_string()).await;
+    assert_eq!(u(&figure(&everything, "reported")), seeded + 2);
+    assert_eq!(u(&figure(&everything, "rated")), 7);
+    assert_eq!(u(&figure(&everything, "satisfied")), 6);
+    // Each kind on its own, and the city's cases without the proposals.
+    let npc = get("/api/kpis?by=district&category=Z9901".to_string()).await;
+    assert_eq!(figure(&npc, "satisfaction_rate"), 1.0);
+    let cppcc = get("/api/kpis?by=district&category=Z9902".to_string()).await;
+    assert_eq!(figure(&cppcc, "satisfaction_rate"), 0.0);
+    let city = get("/api/kpis?by=district&category=S01".to_string()).await;
+    assert_eq!(u(&figure(&city, "reported")), seeded);
+    assert_eq!(figure(&city, "satisfaction_rate"), 1.0);
+    let litter = get("/api/kpis?by=district&category=S0101".to_string()).await;
+    assert_eq!(figure(&litter, "reported"), figure(&city, "reported"));
+    // A known category without cases in the window: no row.
+    let none = get("/api/kpis?by=district&category=Z01".to_string()).await;
+    assert_eq!(none, Value::Array(Vec::new()));
+
+    // Grouped by category: one row per subcategory, with its name.
+    let by_category = get("/api/kpis?by=category".to_string()).await;
+    let rows: Vec<(String, String, u64)> = by_category
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap_or_default().to_string(),
+                r["name"].as_str().unwrap_or_default().to_string(),
+                u(&r["figures"]["reported"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("S0101".to_string(), "暴露垃圾".to_string(), seeded),
+            ("Z9901".to_string(), "人大代表建议".to_string(), 1),
+            ("Z9902".to_string(), "政协委员提案".to_string(), 1),
+        ]
+    );
+    let by_category_in_z99 = get("/api/kpis?by=category&category=Z99".to_string()).await;
+    assert_eq!(by_category_in_z99.as_array().map(Vec::len), Some(2));
+
+    // The trend: its total and its groups are the category's.
+    let trend = get("/api/kpis/trend?days=30&category=Z99&by=category".to_string()).await;
+    assert_eq!(trend["category"], "Z99");
+    assert_eq!(trend["by"], "category");
+    assert_eq!(u(&trend["total"]["reported"]), 2);
+    assert_eq!(trend["total"]["satisfaction_rate"], 0.5);
+    let groups: Vec<Value> = trend["points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .flat_map(|p| p["groups"].as_array().cloned().unwrap_or_default())
+        .map(|g| g["key"].clone())
+        .collect();
+    assert_eq!(groups, ["Z9902", "Z9901"], "reported 5 and 3 days ago");
+    let unfiltered = get("/api/kpis/trend?days=30".to_string()).await;
+    assert_eq!(unfiltered["category"], Value::Null);
+
+    // The workbook: the category's figures, and the category named in it.
+    let (status, headers, bytes) = get_bytes(
+        &app,
+        "/api/kpis/export.xlsx?by=category&category=Z99&days=30",
+        &supervisor,
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    let disposition = headers[header::CONTENT_DISPOSITION]
+        .to_str()
+        .expect("ASCII");
+    assert!(
+        disposition.contains("filename=\"onegrid-kpi-category-Z99-30d-"),
+        "{disposition}"
+    );
+    let (names, mut workbook) = sheets(bytes);
+    assert_eq!(names, ["考核指标", "趋势", "说明"]);
+    let sheet = workbook.worksheet_range("考核指标").expect("KPI sheet");
+    let grid: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(text(&grid[0][0]), "类别名称");
+    assert_eq!(
+        grid.iter().map(|l| text(&l[1])).collect::<Vec<_>>(),
+        ["代码", "Z9901", "Z9902", ""]
+    );
+    assert_eq!(text(&grid[1][0]), "人大代表建议");
+    let total = grid[3];
+    assert_eq!(text(&total[0]), "合计");
+    let satisfaction = grid[0]
+        .iter()
+        .position(|c| text(c) == "满意率")
+        .expect("a 满意率 column");
+    assert_eq!(number(&total[satisfaction]), Some(0.5));
+    let notes = all_text(&mut workbook, "说明");
+    assert!(
+        notes.contains("Z99 建议提案（大类，含 Z9901 人大代表建议、Z9902 政协委员提案）"),
+        "{notes}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_category_is_refused_by_name() {
+    let app = app().await;
+    let supervisor = app.login("supervisor").await;
+    for code in ["Z9999", "Z98", "X1", "建议提案"] {
+        for path in ["/api/kpis", "/api/kpis/trend", "/api/kpis/export.xlsx"] {
+            let query: String = serde_urlencoded::to_string([("category", code)]).expect("a query");
+            let answer = app.get(&format!("{path}?{query}"), Some(&supervisor)).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{path} {code}: {}",
+                answer.text
+            );
+            let problem = answer.json();
+            assert_eq!(problem["code"], "invalid_input");
+            let detail = problem["detail"].as_str().unwrap_or_default();
+            assert!(detail.contains(&format!("{code:?}")), "{path}: {detail}");
+        }
+    }
+    // A blank category is every category.
+    let answer = app
+        .get("/api/kpis?by=district&category=", Some(&supervisor))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+}
+
+/// The workbook lists the rows in the order asked, the order of `/api/kpis` with the same `sort`
+/// and `dir`, and speaks English when asked.
+#[tokio::test]
+async fn the_export_keeps_the_order_and_the_language_asked() {
+    let app = app().await;
+    seed(&app).await;
+    let supervisor = app.login("supervisor").await;
+    for (sort, dir) in [
+        ("reported", "desc"),
+        ("closure_rate", "asc"),
+        ("satisfaction_rate", "desc"),
+        ("key", "desc"),
+        ("mean_handling_hours", "asc"),
+    ] {
+        let query = format!("by=cell&days=30&sort={sort}&dir={dir}");
+        let json = app
+            .get(&format!("/api/kpis?{query}"), Some(&supervisor))
+            .await
+            .json();
+        let keys: Vec<String> = json
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|r| r["key"].as_str().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(keys.len(), 3, "three cells");
+        let (status, _, bytes) =
+            get_bytes(&app, &format!("/api/kpis/export.xlsx?{query}"), &supervisor).await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, mut workbook) = sheets(bytes);
+        let sheet = workbook.worksheet_range("考核指标").expect("KPI sheet");
+        let codes: Vec<String> = sheet.rows().skip(1).map(|r| text(&r[1])).collect();
+        assert_eq!(codes[..3], keys[..], "{sort} {dir}");
+        let notes = all_text(&mut workbook, "说明");
+        assert!(notes.contains("排序"), "{notes}");
+    }
+    // By the number of cases, highest first: A and C have three each and go by key, B has two.
+    let json = app
+        .get(
+            "/api/kpis?by=cell&days=30&sort=reported&dir=desc",
+            Some(&supervisor),
+        )
+        .await
+        .json();
+    let order: Vec<&str> = json
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["key"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(order, [CELL_A, CELL_C, CELL_B]);
+
+    let (status, headers, bytes) = get_bytes(
+        &app,
+        "/api/kpis/export.xlsx?by=street&days=30&sort=closure_rate&dir=desc&lang=en",
+        &supervisor,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_LANGUAGE], "en");
+    let (names, mut workbook) = sheets(bytes);
+    assert_eq!(names, ["KPIs", "Trend", "Notes"]);
+    let sheet = workbook.worksheet_range("KPIs").expect("KPI sheet");
+    let grid: Vec<&[Data]> = sheet.rows().collect();
+    let header: Vec<String> = grid[0].iter().map(text).collect();
+    assert_eq!(
+        header[..4],
+        ["Street", "Code", "Reported", "Responded on time"]
+    );
+    assert!(header.contains(&"Closure rate".to_string()), "{header:?}");
+    assert_eq!(text(&grid[grid.len() - 1][0]), "Total");
+    let trend = workbook.worksheet_range("Trend").expect("trend sheet");
+    assert_eq!(
+        trend
+            .rows()
+            .next()
+            .map(|r| r.iter().map(text).collect::<Vec<_>>()),
+        Some(
+            [
+                "Period start",
+                "Period end",
+                "Reported",
+                "Closed",
+                "Overdue",
+                "On-time handling rate",
+                "Closure rate",
+                "Satisfaction rate"
+            ]
+            .map(String::from)
+            .to_vec()
+        )
+    );
+    let notes = all_text(&mut workbook, "Notes");
+    for words in [
+        "All categories",
+        "by closure rate, highest first",
+        "supervisor",
+        "closed ÷ accepted",
+    ] {
+        assert!(notes.contains(words), "{words}: {notes}");
     }
 }

@@ -1,6 +1,8 @@
 // 考核统计: the KPI dashboard. Summary tiles and the trend come from GET /api/kpis/trend, the ranking
-// chart and table from GET /api/kpis (both for the caller's visible cases only), and "导出 Excel"
-// downloads GET /api/kpis/export.xlsx for exactly the controls shown. Every formula: docs/kpis.md.
+// chart and table from GET /api/kpis (both for the caller's visible cases only, optionally of one
+// category), and "导出 Excel" downloads GET /api/kpis/export.xlsx for exactly what is shown: the
+// grouping, window, trend bucket, category, the table's rows in the table's order, in the page's
+// language. Every formula: docs/kpis.md.
 import { addStrings, api, el, fmtTime, homeFor, lang, requireSignIn, showError, t, toast, topBar, translatePage } from '/ui/common.js';
 
 addStrings({
@@ -12,6 +14,11 @@ addStrings({
     'kpi.by.community': '社区',
     'kpi.by.cell': '网格',
     'kpi.by.department': '部门',
+    'kpi.by.category': '类别',
+    'kpi.category': '类别',
+    'kpi.category.all': '全部类别',
+    'kpi.category.major': '{code} {name}（全部小类）',
+    'kpi.category.shown': '类别：{name}',
     'kpi.days': '统计窗口',
     'kpi.days.7': '近 7 天',
     'kpi.days.30': '近 30 天',
@@ -60,10 +67,11 @@ addStrings({
     'kpi.rank.all': '共 {total} 个组',
     'kpi.rank.left_out': '；{n} 个组没有可计算的案件，未列入',
     'kpi.table.title': '各组指标',
-    'kpi.table.note': '点击列标题排序；比率保留一位小数，“—”表示没有可计算的案件。',
+    'kpi.table.note': '点击列标题排序，导出 Excel 按表格的顺序；比率保留一位小数，“—”表示没有可计算的案件。',
     'kpi.table.rank': '序号',
     'kpi.table.name': '名称',
     'kpi.table.sort': '按{name}排序',
+    'kpi.table.sort_code': '按代码排序（区划、类别的编码顺序）',
     'kpi.empty': '这段时间没有您可查看的案件。',
     'kpi.dept.grid': '网格自处置',
     'kpi.dept.unassigned': '未派遣',
@@ -76,6 +84,11 @@ addStrings({
     'kpi.by.community': 'Community',
     'kpi.by.cell': 'Cell',
     'kpi.by.department': 'Department',
+    'kpi.by.category': 'Category',
+    'kpi.category': 'Category',
+    'kpi.category.all': 'All categories',
+    'kpi.category.major': '{code} {name} (all)',
+    'kpi.category.shown': 'Category: {name}',
     'kpi.days': 'Window',
     'kpi.days.7': '7 days',
     'kpi.days.30': '30 days',
@@ -124,10 +137,11 @@ addStrings({
     'kpi.rank.all': '{total} groups',
     'kpi.rank.left_out': '; {n} without cases to compute it are left out',
     'kpi.table.title': 'KPIs by group',
-    'kpi.table.note': 'Click a column heading to sort. Rates to one decimal; “—” means there is nothing to compute it from.',
+    'kpi.table.note': 'Click a column heading to sort; the Excel export keeps the table’s order. Rates to one decimal; “—” means there is nothing to compute it from.',
     'kpi.table.rank': '#',
     'kpi.table.name': 'Name',
     'kpi.table.sort': 'Sort by {name}',
+    'kpi.table.sort_code': 'Sort by code (the order of area and category codes)',
     'kpi.empty': 'No cases you may see were reported in this window.',
     'kpi.dept.grid': 'Settled in the grid',
     'kpi.dept.unassigned': 'Not dispatched',
@@ -135,7 +149,7 @@ addStrings({
 });
 
 const ROLES = ['commander', 'supervisor', 'dispatcher', 'department_handler'];
-const GROUPINGS = ['street', 'community', 'cell', 'department'];
+const GROUPINGS = ['street', 'community', 'cell', 'department', 'category'];
 const WINDOWS = ['7', '30', '90', '365'];
 const INTERVALS = ['day', 'week'];
 
@@ -196,21 +210,41 @@ function groupName(row, by) {
 
 const params = new URLSearchParams(location.search);
 const pick = (value, allowed, fallback) => (allowed.includes(value) ? value : fallback);
+const SORT_FIELDS = ['name', ...TABLE_COLUMNS];
 const state = {
   by: pick(params.get('by'), GROUPINGS, 'street'),
   days: pick(params.get('days'), WINDOWS, '30'),
   interval: pick(params.get('interval'), INTERVALS, 'day'),
+  // Checked against the taxonomy once it is loaded.
+  category: params.get('category') || '',
   rank: pick(params.get('rank'), RANK_KPIS, 'closure_rate'),
   order: pick(params.get('order'), ['asc', 'desc'], 'desc'),
-  sort: null, // {field, dir}; null: the ranking's order
+  // {field, dir}; null: the ranking's order.
+  sort: SORT_FIELDS.includes(params.get('sort')) ? { field: params.get('sort'), dir: pick(params.get('dir'), ['asc', 'desc'], 'desc') } : null,
 };
 let rows = [];
 let rowsBy = state.by;
 let trend = null;
+/** The taxonomy: code → {code, name, major_name}, majors as code → name. */
+const categories = { byCode: new Map(), majors: new Map() };
 
 function remember() {
-  const query = new URLSearchParams({ by: state.by, days: state.days, interval: state.interval, rank: state.rank, order: state.order });
+  const query = new URLSearchParams({ by: state.by, days: state.days, interval: state.interval });
+  if (state.category) query.set('category', state.category);
+  query.set('rank', state.rank);
+  query.set('order', state.order);
+  if (state.sort) {
+    query.set('sort', state.sort.field);
+    query.set('dir', state.sort.dir);
+  }
   history.replaceState(null, '', `${location.pathname}?${query}`);
+}
+
+/** The chosen category as 「Z99 建议提案」, or null for every category. */
+function categoryName(code = state.category) {
+  if (!code) return null;
+  const name = code.length === 3 ? categories.majors.get(code) : categories.byCode.get(code)?.name;
+  return name ? `${code} ${name}` : code;
 }
 
 // ---------------------------------------------------------------- tiles
@@ -253,6 +287,20 @@ function wall() {
   return window.innerWidth >= 1800;
 }
 
+/**
+ * How much larger than at 1920 px a wall shows everything: kpi.css sets the root font size in
+ * proportion to the width on walls (16 px at 1920, 32 px at 3840), and the charts follow it.
+ */
+function zoom() {
+  if (!wall()) return 1;
+  return Math.max(1, parseFloat(getComputedStyle(document.documentElement).fontSize) / 16);
+}
+
+/** A chart dimension in px, scaled for the wall. */
+function px(n) {
+  return Math.round(n * zoom());
+}
+
 function renderTrend() {
   if (!trend) return;
   const points = trend.points;
@@ -260,14 +308,14 @@ function renderTrend() {
   const labels = points.map((p) => (week ? t('kpi.trend.week_of', { date: p.label.slice(5) }) : p.label.slice(5)));
   const percent = (value) => (value === null || value === undefined ? null : Math.round(value * 1000) / 10);
   const many = points.length > 45;
-  const size = wall() ? 15 : 12;
+  const size = wall() ? px(15) : 12;
   trendChart.setOption(
     {
       animationDuration: 300,
       textStyle: { fontFamily },
       color: [COLOUR.reported, COLOUR.closed, COLOUR.closure, COLOUR.onTime],
-      legend: { top: 0, left: 0, itemWidth: 14, itemHeight: 10, textStyle: chartText(size) },
-      grid: { left: 8, right: 8, top: 56, bottom: many ? 44 : 8, containLabel: true },
+      legend: { top: 0, left: 0, itemWidth: px(14), itemHeight: px(10), itemGap: px(10), textStyle: chartText(size) },
+      grid: { left: px(8), right: px(8), top: px(56), bottom: many ? px(44) : px(8), containLabel: true },
       tooltip: {
         trigger: 'axis',
         axisPointer: { type: 'shadow' },
@@ -320,12 +368,12 @@ function renderTrend() {
       dataZoom: many
         ? [
             { type: 'inside', startValue: Math.max(0, points.length - 60) },
-            { type: 'slider', height: 18, bottom: 6, startValue: Math.max(0, points.length - 60), textStyle: chartText(11) },
+            { type: 'slider', height: px(18), bottom: px(6), startValue: Math.max(0, points.length - 60), textStyle: chartText(wall() ? px(11) : 11) },
           ]
         : [],
       series: [
-        { name: t('kpi.f.reported'), type: 'bar', data: points.map((p) => p.reported), barMaxWidth: 18, itemStyle: { borderRadius: [3, 3, 0, 0] } },
-        { name: t('kpi.f.closed'), type: 'bar', data: points.map((p) => p.closed), barMaxWidth: 18, itemStyle: { borderRadius: [3, 3, 0, 0] } },
+        { name: t('kpi.f.reported'), type: 'bar', data: points.map((p) => p.reported), barMaxWidth: px(18), itemStyle: { borderRadius: [3, 3, 0, 0] } },
+        { name: t('kpi.f.closed'), type: 'bar', data: points.map((p) => p.closed), barMaxWidth: px(18), itemStyle: { borderRadius: [3, 3, 0, 0] } },
         {
           name: t('kpi.f.closure_rate'),
           type: 'line',
@@ -333,9 +381,9 @@ function renderTrend() {
           data: points.map((p) => percent(p.closure_rate)),
           smooth: false,
           showSymbol: !many,
-          symbolSize: 5,
+          symbolSize: px(5),
           connectNulls: false,
-          lineStyle: { width: 2.5 },
+          lineStyle: { width: 2.5 * zoom() },
         },
         {
           name: t('kpi.f.on_time_handling_rate'),
@@ -344,9 +392,9 @@ function renderTrend() {
           data: points.map((p) => percent(p.on_time_handling_rate)),
           smooth: false,
           showSymbol: !many,
-          symbolSize: 5,
+          symbolSize: px(5),
           connectNulls: false,
-          lineStyle: { width: 2, type: 'dashed' },
+          lineStyle: { width: 2 * zoom(), type: 'dashed' },
         },
       ],
       graphic: points.every((p) => p.reported === 0)
@@ -357,14 +405,30 @@ function renderTrend() {
   );
 }
 
+/**
+ * The order of the rows, exactly as the server's `RowOrder` (docs/kpis.md §6) so that the workbook
+ * lists them as the table does: by a figure in the direction asked, ties to the group with more
+ * cases and then by code, groups without the figure last (by code) either way; `name` sorts by the
+ * code.
+ */
+function compareRows(a, b, { field, dir }) {
+  const byKey = a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+  const sign = dir === 'asc' ? 1 : -1;
+  if (field === 'name') return sign * byKey;
+  const x = a.figures[field];
+  const y = b.figures[field];
+  const missingX = x === null || x === undefined;
+  const missingY = y === null || y === undefined;
+  if (missingX || missingY) return missingX === missingY ? byKey : missingX ? 1 : -1;
+  return sign * Math.sign(x - y) || b.figures.reported - a.figures.reported || byKey;
+}
+
 /** The groups that have the figure, ordered as the ranking control says, best first by default. */
 function ranked() {
   const field = state.rank;
-  const dir = state.order === 'asc' ? 1 : -1;
   return rows
     .filter((row) => row.figures[field] !== null && row.figures[field] !== undefined)
-    // Ties: the group with more cases first, then by name.
-    .sort((a, b) => dir * (a.figures[field] - b.figures[field]) || b.figures.reported - a.figures.reported || groupName(a, rowsBy).localeCompare(groupName(b, rowsBy), 'zh-CN'));
+    .sort((a, b) => compareRows(a, b, { field, dir: state.order }));
 }
 
 function renderRank() {
@@ -372,7 +436,7 @@ function renderRank() {
   const kind = KIND[field];
   const all = ranked();
   const shown = all.slice(0, RANK_LIMIT);
-  const size = wall() ? 15 : 12;
+  const size = wall() ? px(15) : 12;
   const scale = kind === 'rate' ? 100 : 1;
   const leftOut = rows.length - all.length;
   let note = shown.length < all.length ? t('kpi.rank.shown', { shown: shown.length, total: all.length }) : t('kpi.rank.all', { total: all.length });
@@ -383,7 +447,7 @@ function renderRank() {
     {
       animationDuration: 300,
       textStyle: { fontFamily },
-      grid: { left: 8, right: wall() ? 84 : 60, top: 8, bottom: 8, containLabel: true },
+      grid: { left: px(8), right: wall() ? px(84) : 60, top: px(8), bottom: px(8), containLabel: true },
       tooltip: {
         trigger: 'item',
         textStyle: { fontFamily },
@@ -400,7 +464,7 @@ function renderRank() {
         type: 'category',
         inverse: true,
         data: shown.map((row) => groupName(row, rowsBy)),
-        axisLabel: { ...chartText(wall() ? 14 : 12), color: '#1f2933', width: wall() ? 200 : 128, overflow: 'truncate', interval: 0 },
+        axisLabel: { ...chartText(wall() ? px(14) : 12), color: '#1f2933', width: wall() ? px(200) : 128, overflow: 'truncate', interval: 0 },
         axisTick: { show: false },
         axisLine: { lineStyle: { color: '#9aa5b1' } },
       },
@@ -408,7 +472,7 @@ function renderRank() {
         {
           type: 'bar',
           data: shown.map((row) => Math.round(row.figures[field] * scale * 10) / 10),
-          barMaxWidth: 16,
+          barMaxWidth: px(16),
           itemStyle: { color: colour, borderRadius: [0, 3, 3, 0] },
           label: {
             show: true,
@@ -430,23 +494,8 @@ function renderRank() {
 // ---------------------------------------------------------------- table
 
 function sortedRows() {
-  if (!state.sort) {
-    const first = ranked();
-    return first.concat(rows.filter((row) => !first.includes(row)));
-  }
-  const { field, dir } = state.sort;
-  const sign = dir === 'asc' ? 1 : -1;
-  const name = (row) => groupName(row, rowsBy);
-  return [...rows].sort((a, b) => {
-    if (field === 'name') return sign * name(a).localeCompare(name(b), 'zh-CN') || a.key.localeCompare(b.key);
-    const x = a.figures[field];
-    const y = b.figures[field];
-    const missingX = x === null || x === undefined;
-    const missingY = y === null || y === undefined;
-    // Groups without the figure stay at the bottom whichever way the column is sorted.
-    if (missingX || missingY) return missingX === missingY ? name(a).localeCompare(name(b), 'zh-CN') : missingX ? 1 : -1;
-    return sign * (x - y) || name(a).localeCompare(name(b), 'zh-CN');
-  });
+  const sort = currentSort();
+  return [...rows].sort((a, b) => compareRows(a, b, sort));
 }
 
 function currentSort() {
@@ -457,6 +506,7 @@ function sortBy(field) {
   const now = currentSort();
   if (now.field === field) state.sort = { field, dir: now.dir === 'asc' ? 'desc' : 'asc' };
   else state.sort = { field, dir: field === 'name' ? 'asc' : 'desc' };
+  remember();
   renderTable();
   document.querySelector(`#kpi-table th[data-field="${field}"] button`)?.focus();
 }
@@ -472,7 +522,7 @@ function renderTable() {
       { class: `${numeric ? 'num' : ''} ${active ? 'sorted' : ''}`, scope: 'col', 'aria-sort': ariaSort, dataset: { field } },
       el(
         'button',
-        { type: 'button', class: 'sort', title: t('kpi.table.sort', { name: label }), onclick: () => sortBy(field) },
+        { type: 'button', class: 'sort', title: field === 'name' ? t('kpi.table.sort_code') : t('kpi.table.sort', { name: label }), onclick: () => sortBy(field) },
         el('span', {}, label),
         el('span', { class: 'arrow', 'aria-hidden': 'true' }, active ? (sort.dir === 'asc' ? '▲' : '▼') : '↕'),
       ),
@@ -524,7 +574,7 @@ async function loadRows() {
   const mine = ++rowsRequest;
   busy('rows', true);
   try {
-    const answer = await api('/api/kpis', { query: { by: state.by, days: state.days } });
+    const answer = await api('/api/kpis', { query: { by: state.by, days: state.days, category: state.category } });
     if (mine !== rowsRequest) return;
     rows = answer;
     rowsBy = state.by;
@@ -541,10 +591,14 @@ async function loadTrend() {
   const mine = ++trendRequest;
   busy('trend', true);
   try {
-    const answer = await api('/api/kpis/trend', { query: { days: state.days, interval: state.interval } });
+    const answer = await api('/api/kpis/trend', { query: { days: state.days, interval: state.interval, category: state.category } });
     if (mine !== trendRequest) return;
     trend = answer;
     document.getElementById('window-text').textContent = t('kpi.window', { from: fmtTime(trend.from), to: fmtTime(trend.to) });
+    const shown = categoryName(trend.category);
+    const badge = document.getElementById('category-shown');
+    badge.textContent = shown ? t('kpi.category.shown', { name: shown }) : '';
+    badge.hidden = !shown;
     renderTiles();
     renderTrend();
   } catch (error) {
@@ -552,6 +606,31 @@ async function loadTrend() {
   } finally {
     if (mine === trendRequest) busy('trend', false);
   }
+}
+
+/** Fills the category picker: every category, then each major class with its subcategories. */
+async function loadCategories() {
+  const select = document.getElementById('category');
+  try {
+    for (const category of await api('/api/categories')) {
+      categories.byCode.set(category.code, category);
+      const major = category.code.slice(0, 3);
+      if (!categories.majors.has(major)) categories.majors.set(major, category.major_name);
+    }
+  } catch (error) {
+    showError(error);
+  }
+  const groups = [...categories.majors].map(([major, name]) =>
+    el(
+      'optgroup',
+      { label: `${major} ${name}` },
+      el('option', { value: major }, t('kpi.category.major', { code: major, name })),
+      [...categories.byCode.values()].filter((c) => c.code.startsWith(major)).map((c) => el('option', { value: c.code }, `${c.code} ${c.name}`)),
+    ),
+  );
+  select.replaceChildren(el('option', { value: '' }, t('kpi.category.all')), ...groups);
+  if (!categories.byCode.has(state.category) && !categories.majors.has(state.category)) state.category = '';
+  select.value = state.category;
 }
 
 // ---------------------------------------------------------------- export
@@ -568,7 +647,18 @@ async function exportWorkbook() {
   label.textContent = t('kpi.exporting');
   try {
     // The download needs the bearer token, so it is fetched here and saved through an object URL.
-    const response = await api('/api/kpis/export.xlsx', { query: { by: state.by, days: state.days, trend: state.interval }, raw: true });
+    // Exactly what is shown: the table's rows in the table's order, the category, the page's language.
+    const sort = currentSort();
+    const query = {
+      by: state.by,
+      days: state.days,
+      trend: state.interval,
+      category: state.category,
+      sort: sort.field === 'name' ? 'key' : sort.field,
+      dir: sort.dir,
+      lang: lang(),
+    };
+    const response = await api('/api/kpis/export.xlsx', { query, raw: true });
     const blob = await response.blob();
     const name = filenameOf(response) || `onegrid-kpi-${state.by}-${state.days}d.xlsx`;
     const url = URL.createObjectURL(blob);
@@ -588,17 +678,8 @@ async function exportWorkbook() {
 
 // ---------------------------------------------------------------- start
 
-// /api/me answers {person, expires_at} while requireSignIn hands the answer on as it is: read the
-// account from either shape and check the role here.
-const answer = await requireSignIn();
-const me = answer?.person ?? answer;
-if (!ROLES.includes(me?.role)) {
-  location.href = homeFor(me?.role);
-  await new Promise(() => {});
-}
-topBar(me, 'kpi');
-translatePage();
-
+// The controls show the address's choices at once, before anything is fetched (the category
+// picker once the taxonomy is loaded).
 const controls = document.getElementById('controls');
 controls.elements.by.value = state.by;
 controls.elements.days.value = state.days;
@@ -610,6 +691,18 @@ rankSelect.value = state.rank;
 const orderSelect = document.getElementById('rank-order');
 orderSelect.value = state.order;
 
+// /api/me answers {person, expires_at} while requireSignIn hands the answer on as it is: read the
+// account from either shape and check the role here.
+const answer = await requireSignIn();
+const me = answer?.person ?? answer;
+if (!ROLES.includes(me?.role)) {
+  location.href = homeFor(me?.role);
+  await new Promise(() => {});
+}
+topBar(me, 'kpi');
+translatePage();
+await loadCategories();
+
 trendChart = echarts.init(document.getElementById('trend-chart'));
 rankChart = echarts.init(document.getElementById('rank-chart'));
 const resize = () => {
@@ -618,11 +711,11 @@ const resize = () => {
 };
 const observer = new ResizeObserver(resize);
 document.querySelectorAll('.chart').forEach((node) => observer.observe(node));
-let wasWall = wall();
+let wasZoom = `${wall()} ${zoom()}`;
 window.addEventListener('resize', () => {
   // Font sizes of the charts follow the screen (a wall display gets larger text).
-  if (wall() !== wasWall) {
-    wasWall = wall();
+  if (`${wall()} ${zoom()}` !== wasZoom) {
+    wasZoom = `${wall()} ${zoom()}`;
     renderTrend();
     renderRank();
   }
@@ -630,13 +723,12 @@ window.addEventListener('resize', () => {
 
 controls.addEventListener('change', (event) => {
   const { name, value } = event.target;
-  if (!['by', 'days', 'interval'].includes(name)) return;
+  if (!['by', 'days', 'interval', 'category'].includes(name)) return;
   state[name] = value;
+  if (name === 'by') state.sort = null;
   remember();
-  if (name === 'by') {
-    state.sort = null;
-    loadRows();
-  } else if (name === 'interval') loadTrend();
+  if (name === 'by') loadRows();
+  else if (name === 'interval') loadTrend();
   else {
     loadRows();
     loadTrend();

@@ -6,8 +6,11 @@
 //! 13:30–18:00).
 
 use chrono::{DateTime, Utc};
-use onegrid_core::kpi::{case_facts, compute, CaseFacts, KpiGrouping, KpiRow};
-use onegrid_core::{Channel, Event};
+use onegrid_core::case::{Proposal, ProposalKind};
+use onegrid_core::kpi::{
+    case_facts, compute, compute_filtered, total, CaseFacts, CategoryFilter, KpiGrouping, KpiRow,
+};
+use onegrid_core::{Channel, Event, NewReport};
 
 use crate::helpers::*;
 
@@ -259,6 +262,7 @@ fn case_facts_read_one_history() {
             rating: Some(5),
             department_key: "chengguan".to_string(),
             cell: Some(CELL_1A.to_string()),
+            category: Some(category(LITTER)),
         }
     );
     let b = facts(&world, history(&stories, "B"), TO);
@@ -913,4 +917,208 @@ fn the_department_key_follows_the_current_lead_department() {
     assert_eq!(facts.department_key, "chengguan");
     // Only the stage that ended with feedback is handling time: 14:30–16:00.
     assert_eq!(facts.handling_minutes, 90);
+}
+
+// ---------------------------------------------------------------- categories
+
+/// A proposal (建议提案) handed over to the desk: filed by the dispatcher under its kind's category.
+fn proposal(kind: ProposalKind) -> NewReport {
+    let mut report = report_via(Channel::Desk, CELL_1A, kind.category_code());
+    report.title = "关于加强老旧小区环境整治的建议".to_string();
+    report.proposal = Some(Proposal {
+        kind,
+        number: "第0123号".to_string(),
+        session: Some("区十七届人大五次会议".to_string()),
+        due_at: Some(t("2024-03-29 18:00")),
+        proposer: "王代表".to_string(),
+    });
+    report
+}
+
+/// The week's cases (all 暴露垃圾 S0101), plus:
+/// - P (Z9901 人大代表建议): handled, closed, rated 5.
+/// - Q (Z9902 政协委员提案): handled, closed, rated 2.
+/// - R: reported as S0101, accepted Tuesday 10:00 as S0102 积存垃圾渣土, never dispatched.
+fn week_with_proposals(world: &World) -> Vec<(&'static str, Story<'_>)> {
+    let mut stories = week(world);
+    for (letter, id, kind, score) in [
+        ("P", 20, ProposalKind::NpcSuggestion, 5),
+        ("Q", 21, ProposalKind::CppccProposal, 2),
+    ] {
+        let mut story = world.report(id, DISPATCHER_1, proposal(kind), "2024-03-04 09:00");
+        story.step(DISPATCHER_1, accept(), "2024-03-04 09:10");
+        story.step(DISPATCHER_1, dispatch("chengguan"), "2024-03-04 09:20");
+        story.step(HANDLER_CHENGGUAN, feedback(), "2024-03-06 10:00");
+        story.step(DISPATCHER_1, verify_pass(), "2024-03-06 11:00");
+        story.step(DISPATCHER_1, close(), "2024-03-06 14:00");
+        story.step(DISPATCHER_1, rate(score), "2024-03-07 10:00");
+        story.assert_history_consistent();
+        stories.push((letter, story));
+    }
+    let mut r = world.report(
+        22,
+        CITIZEN_LI,
+        report_in(CELL_2A, LITTER),
+        "2024-03-05 09:30",
+    );
+    r.step(DISPATCHER_2, accept_as(DEBRIS), "2024-03-05 10:00");
+    r.assert_history_consistent();
+    stories.push(("R", r));
+    stories
+}
+
+fn filtered(
+    world: &World,
+    stories: &[(&'static str, Story<'_>)],
+    grouping: KpiGrouping,
+    code: &str,
+    to: &str,
+) -> Vec<KpiRow> {
+    let filter = CategoryFilter::parse(code, &world.reference.taxonomy).expect("a known code");
+    compute_filtered(
+        world.calendar(),
+        histories(stories),
+        grouping,
+        &filter,
+        t(FROM),
+        t(to),
+    )
+    .expect("2024 is covered")
+}
+
+#[test]
+fn the_category_is_the_one_held_at_the_as_of_instant() {
+    let world = World::new();
+    let stories = week_with_proposals(&world);
+    let r = history(&stories, "R");
+    assert_eq!(
+        facts(&world, r, "2024-03-05 09:59").category,
+        Some(category(LITTER)),
+        "as reported"
+    );
+    assert_eq!(
+        facts(&world, r, TO).category,
+        Some(category(DEBRIS)),
+        "as accepted"
+    );
+    assert_eq!(
+        facts(&world, history(&stories, "P"), TO).category,
+        Some(category("Z9901"))
+    );
+    // A merged duplicate keeps its category but is not counted (§2).
+    let d = facts(&world, history(&stories, "D"), TO);
+    assert!(d.merged);
+    assert_eq!(d.category, Some(category(LITTER)));
+}
+
+#[test]
+fn rows_by_category_are_one_per_subcategory_and_add_up_to_the_district() {
+    let world = World::new();
+    let stories = week_with_proposals(&world);
+    let rows = kpis(&world, &stories, KpiGrouping::Category, t(FROM), t(TO));
+    assert_eq!(keys(&rows), [LITTER, DEBRIS, "Z9901", "Z9902"]);
+    assert_eq!(
+        rows.iter().map(|r| r.reported).collect::<Vec<_>>(),
+        [6, 1, 1, 1],
+        "the week's six, R as reclassified, P, Q"
+    );
+    let district = kpis(&world, &stories, KpiGrouping::District, t(FROM), t(TO));
+    assert_eq!(
+        total(&rows),
+        total(&district),
+        "every case in exactly one row"
+    );
+    // R counts under its reported category until it is reclassified.
+    let before = kpis(
+        &world,
+        &stories,
+        KpiGrouping::Category,
+        t(FROM),
+        t("2024-03-05 09:59"),
+    );
+    assert_eq!(keys(&before), [LITTER, "Z9901", "Z9902"]);
+    assert_eq!(
+        before[0].reported, 7,
+        "A, B, C, E, F, H and R (D comes at 10:00)"
+    );
+}
+
+/// 建议提案: the satisfaction rate of proposals alone, of each kind, and without them.
+#[test]
+fn a_category_filter_counts_only_its_cases() {
+    let world = World::new();
+    let stories = week_with_proposals(&world);
+    // Both kinds: rated 5 and 2, so one of two satisfied.
+    let proposals = filtered(&world, &stories, KpiGrouping::District, "Z99", TO);
+    assert_eq!(keys(&proposals), [DISTRICT]);
+    check_row(
+        &proposals[0],
+        DISTRICT,
+        Counts {
+            reported: 2,
+            responded_on_time: 2,
+            accepted: 2,
+            closed: 2,
+            handled: 2,
+            handled_on_time: 2,
+            verified: 2,
+            reworked: 0,
+            overdue: 0,
+            // Monday 09:20–12:00 and 13:30–18:00, Tuesday, Wednesday 09:00–10:00, for each.
+            handling_minutes: 2 * (160 + 270 + 450 + 60),
+            rated: 2,
+            solved: 1,
+            satisfied: 1,
+        },
+        Rates {
+            on_time_handling: Some(1.0),
+            closure: Some(1.0),
+            rework: Some(0.0),
+            mean_handling_hours: Some(940.0 / 60.0),
+            response: Some(1.0),
+            solution: Some(0.5),
+            satisfaction: Some(0.5),
+        },
+    );
+    // One kind each.
+    let npc = filtered(&world, &stories, KpiGrouping::District, "Z9901", TO);
+    assert_eq!((npc[0].reported, npc[0].satisfaction_rate), (1, Some(1.0)));
+    let cppcc = filtered(&world, &stories, KpiGrouping::District, "z9902", TO);
+    assert_eq!(
+        (cppcc[0].reported, cppcc[0].satisfaction_rate),
+        (1, Some(0.0))
+    );
+    // Grouped by category under a major-class filter: its subcategories only.
+    let by_category = filtered(&world, &stories, KpiGrouping::Category, "Z99", TO);
+    assert_eq!(keys(&by_category), ["Z9901", "Z9902"]);
+    // The major class S01 (市容环境) holds the week's cases and R, not the proposals.
+    let city = filtered(&world, &stories, KpiGrouping::Category, "S01", TO);
+    assert_eq!(keys(&city), [LITTER, DEBRIS]);
+    let subcategory = filtered(&world, &stories, KpiGrouping::Street, LITTER, TO);
+    let week_only = kpis(&world, &week(&world), KpiGrouping::Street, t(FROM), t(TO));
+    let proposal_free: Vec<_> = subcategory
+        .iter()
+        .map(|r| (r.key.clone(), counts(r)))
+        .collect();
+    let expected: Vec<_> = week_only
+        .iter()
+        .map(|r| (r.key.clone(), counts(r)))
+        .collect();
+    assert_eq!(proposal_free, expected, "S0101 alone is the week as before");
+    // A category with no case in the window has no row.
+    assert!(filtered(&world, &stories, KpiGrouping::District, "Z01", TO).is_empty());
+    // Every category: the same rows as `compute`.
+    let all = compute_filtered(
+        world.calendar(),
+        histories(&stories),
+        KpiGrouping::Cell,
+        &CategoryFilter::All,
+        t(FROM),
+        t(TO),
+    )
+    .expect("2024 is covered");
+    assert_eq!(
+        all,
+        kpis(&world, &stories, KpiGrouping::Cell, t(FROM), t(TO))
+    );
 }
