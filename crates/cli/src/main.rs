@@ -115,7 +115,9 @@ enum Commands {
         #[command(subcommand)]
         command: case_cmd::CaseCommand,
     },
-    /// Check every case's hash chain and that each case matches the replay of its history.
+    /// Check every hash chain: each case's (and that the case matches the replay of its history),
+    /// each supervision task's (and that the task matches its replay), and each major project's
+    /// change record. Exit code 3 names the broken ones.
     Verify {
         #[arg(long)]
         db: PathBuf,
@@ -301,6 +303,7 @@ async fn serve(
 }
 
 async fn verify(db: &std::path::Path) -> anyhow::Result<ExitCode> {
+    use onegrid_store::projects::{verify_events, ProjectFilter};
     let store = open_existing(db)?;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -315,25 +318,52 @@ async fn verify(db: &std::path::Path) -> anyhow::Result<ExitCode> {
         }))
         .await?;
     bar.finish_and_clear();
-    if report.is_ok() {
-        out!(
-            "ok: {} cases, {} events, every chain verifies",
-            report.cases,
-            report.events
-        )?;
-        Ok(ExitCode::SUCCESS)
-    } else {
-        for broken in &report.broken {
-            out!("BROKEN {}", broken.problem)?;
+    // Supervision tasks: each chain, and each stored task against the replay of its history.
+    let tasks = store.supervision().verify_tasks().await?;
+    // Major projects: each change record's chain.
+    let mut projects = 0u64;
+    let mut project_events = 0u64;
+    let mut broken_projects = Vec::new();
+    for project in store
+        .projects()
+        .list_projects(&ProjectFilter::default())
+        .await?
+    {
+        let events = store.projects().project_events(project.id).await?;
+        projects += 1;
+        project_events += events.len() as u64;
+        if let Err(problem) = verify_events(&events) {
+            broken_projects.push(format!("project {}: {problem}", project.id));
         }
-        out!(
-            "{} of {} cases do not verify ({} events read)",
-            report.broken.len(),
-            report.cases,
-            report.events
-        )?;
-        Ok(ExitCode::from(3))
     }
+    let summary = format!(
+        "{} cases, {} events; {} supervision tasks, {} events; {} major projects, {} change events",
+        report.cases, report.events, tasks.tasks, tasks.events, projects, project_events
+    );
+    if report.is_ok() && tasks.is_ok() && broken_projects.is_empty() {
+        out!("ok: {summary}; every chain verifies")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    // One line per broken chain, naming its first bad event.
+    for broken in &report.broken {
+        out!("BROKEN {}", broken.problem)?;
+    }
+    for broken in &tasks.broken {
+        out!("BROKEN supervision {}", broken.problem)?;
+    }
+    for problem in &broken_projects {
+        out!("BROKEN major {problem}")?;
+    }
+    out!(
+        "{} of {} cases, {} of {} supervision tasks and {} of {} major projects do not verify ({summary})",
+        report.broken.len(),
+        report.cases,
+        tasks.broken.len(),
+        tasks.tasks,
+        broken_projects.len(),
+        projects,
+    )?;
+    Ok(ExitCode::from(3))
 }
 
 async fn kpi(db: &std::path::Path, by: &str, days: i64, json: bool) -> anyhow::Result<ExitCode> {

@@ -62,12 +62,19 @@ pub enum ReportCommand {
     },
     /// List the supervision tasks that need a reminder or a 督办 notice: overdue, at risk, or
     /// with a notice unanswered past its limit (the same list as GET /api/supervision/reminders).
+    ///
+    /// With --record, first run the reminder sweep that `onegrid serve` runs every hour: a task at
+    /// risk or overdue that was not reminded nor given a 督办 notice within 5 working days (or that
+    /// fell overdue since) gets a `reminded` event in its hash-chained history.
     Remind {
         #[arg(long)]
         db: PathBuf,
-        /// Print JSON instead of lines.
+        /// Print JSON instead of lines (with --record: {"recorded": [...], "reminders": [...]}).
         #[arg(long)]
         json: bool,
+        /// Record the reminders that are due (the sweep), then list.
+        #[arg(long)]
+        record: bool,
     },
 }
 
@@ -106,7 +113,7 @@ pub async fn run(command: ReportCommand) -> anyhow::Result<ExitCode> {
             )
             .await
         }
-        ReportCommand::Remind { db, json } => remind(&db, json).await,
+        ReportCommand::Remind { db, json, record } => remind(&db, json, record).await,
     }
 }
 
@@ -189,12 +196,17 @@ async fn import(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn remind(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    use onegrid_server::supervision::{reminders_of, view};
+async fn remind(db: &Path, json: bool, record: bool) -> anyhow::Result<ExitCode> {
+    use onegrid_server::supervision::{reminders_of, sweep_reminders, view};
 
     let store = crate::open_existing(db)?;
     let reference = store.reference();
     let now = chrono::Utc::now();
+    let recorded = if record {
+        Some(sweep_reminders(store.as_ref(), now).await?)
+    } else {
+        None
+    };
     let views = store
         .supervision()
         .tasks()
@@ -205,9 +217,34 @@ async fn remind(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let reminders = reminders_of(views, now);
     let mut out = std::io::stdout().lock();
     if json {
-        serde_json::to_writer_pretty(&mut out, &reminders)?;
+        match &recorded {
+            Some(recorded) => serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({"recorded": recorded, "reminders": reminders}),
+            )?,
+            None => serde_json::to_writer_pretty(&mut out, &reminders)?,
+        }
         writeln!(out)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(recorded) = &recorded {
+        writeln!(
+            out,
+            "recorded {} reminders (a task behind is reminded every {} working days, at once when it falls overdue)",
+            recorded.len(),
+            onegrid_core::supervision::REMIND_EVERY_WORKING_DAYS
+        )?;
+        for r in recorded {
+            writeln!(
+                out,
+                "  reminded #{} {} {} — {} — {}",
+                r.task,
+                r.indicator,
+                r.target,
+                r.lead.as_deref().unwrap_or("未分配"),
+                r.reason
+            )?;
+        }
     }
     if reminders.is_empty() {
         writeln!(out, "no supervision task is behind")?;
@@ -216,13 +253,22 @@ async fn remind(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
         let task = &reminder.task;
         writeln!(
             out,
-            "#{} [{}] {} {} — {} — {}",
+            "#{} [{}] {} {} — {} — {}{}",
             task.id,
             task.status_zh,
             task.indicator,
             task.target,
             task.lead_name.as_deref().unwrap_or("未分配"),
-            reminder.reasons_zh.join("；")
+            reminder.reasons_zh.join("；"),
+            task.reminders
+                .last()
+                .map(|r| format!(
+                    " (reminded {} times, last {})",
+                    task.reminders.len(),
+                    r.at.with_timezone(&onegrid_core::calendar::TIMEZONE)
+                        .format("%Y-%m-%d %H:%M")
+                ))
+                .unwrap_or_default()
         )?;
     }
     Ok(ExitCode::SUCCESS)

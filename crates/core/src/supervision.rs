@@ -14,7 +14,7 @@ use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::calendar::TIMEZONE;
+use crate::calendar::{CalendarError, WorkCalendar, TIMEZONE};
 use crate::history::{ActorRef, GENESIS_HASH};
 use crate::org::DepartmentCode;
 
@@ -152,7 +152,21 @@ pub struct Task {
     pub notices: Vec<Notice>,
     /// When a progress report first met the target.
     pub done_at: Option<DateTime<Utc>>,
+    /// Reminders recorded by the reminder sweep (催办提醒), oldest first. Absent in tasks stored
+    /// before reminders existed, hence the default.
+    #[serde(default)]
+    pub reminders: Vec<ReminderRecord>,
     pub head_hash: String,
+}
+
+/// A reminder recorded in a task's history by the reminder sweep (see [`reminder_due`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReminderRecord {
+    pub at: DateTime<Utc>,
+    /// The status that called for it: at_risk or overdue.
+    pub status: Status,
+    /// Why, as a sentence (Chinese): 「进度 30%，时间已过 50%，落后 20 个百分点」.
+    pub reason: String,
 }
 
 impl Task {
@@ -163,6 +177,14 @@ impl Task {
     /// Whether a department leads or co-handles the task.
     pub fn involves(&self, department: &DepartmentCode) -> bool {
         self.spec.lead.as_ref() == Some(department) || self.spec.co_departments.contains(department)
+    }
+
+    /// The last time someone or something chased the lead department: the latest reminder or 督办
+    /// notice.
+    pub fn last_chased(&self) -> Option<DateTime<Utc>> {
+        let reminded = self.reminders.last().map(|r| r.at);
+        let noticed = self.notices.last().map(|n| n.at);
+        reminded.max(noticed)
     }
 
     /// The status now (see [`assess`]).
@@ -389,6 +411,39 @@ pub fn local_day(at: DateTime<Utc>) -> NaiveDate {
 /// The year (China time) of an instant.
 pub fn local_year(at: DateTime<Utc>) -> i32 {
     at.with_timezone(&TIMEZONE).year()
+}
+
+// ---------------------------------------------------------------- reminders
+
+/// A task that stays behind is reminded again after this many working days (the district's
+/// working calendar), counted from its last reminder or 督办 notice.
+pub const REMIND_EVERY_WORKING_DAYS: i64 = 5;
+
+/// The reminder rule of the sweep: a task is reminded now when
+/// 1. its status (`assessment`, taken at `now`) is **at_risk** or **overdue**, and
+/// 2. it was never reminded nor given a 督办 notice, **or** the last of them is at least
+///    [`REMIND_EVERY_WORKING_DAYS`] working days old (`calendar`: weekends, holidays and 调休
+///    counted as in a notice's limit), **or** the task is overdue and the last of them came before
+///    the deadline passed (falling overdue is told at once).
+///
+/// A done or on-track task is never reminded. Fails only when `calendar` does not cover the time.
+pub fn reminder_due(
+    task: &Task,
+    assessment: &Assessment,
+    now: DateTime<Utc>,
+    calendar: &WorkCalendar,
+) -> Result<bool, CalendarError> {
+    if !matches!(assessment.status, Status::AtRisk | Status::Overdue) {
+        return Ok(false);
+    }
+    let Some(last) = task.last_chased() else {
+        return Ok(true);
+    };
+    if assessment.status == Status::Overdue && last < deadline_end(task.spec.deadline) {
+        return Ok(true);
+    }
+    let minutes = REMIND_EVERY_WORKING_DAYS * calendar.hours().minutes_per_day();
+    Ok(now >= calendar.add_working_minutes(last, minutes)?)
 }
 
 // ---------------------------------------------------------------- departments
@@ -633,6 +688,8 @@ pub enum TaskEventKind {
     },
     /// 完成: a progress report met the target (recorded right after that report).
     Done { value: f64 },
+    /// 催办提醒: the reminder sweep found the task behind ([`reminder_due`]).
+    Reminded { status: Status, reason: String },
 }
 
 impl TaskEventKind {
@@ -643,6 +700,7 @@ impl TaskEventKind {
             TaskEventKind::ProgressReported { .. } => "progress_reported",
             TaskEventKind::NoticeIssued { .. } => "notice_issued",
             TaskEventKind::Done { .. } => "done",
+            TaskEventKind::Reminded { .. } => "reminded",
         }
     }
 
@@ -653,6 +711,7 @@ impl TaskEventKind {
             TaskEventKind::ProgressReported { .. } => "进度报送",
             TaskEventKind::NoticeIssued { .. } => "督办",
             TaskEventKind::Done { .. } => "完成",
+            TaskEventKind::Reminded { .. } => "催办提醒",
         }
     }
 }
@@ -813,6 +872,7 @@ pub fn evolve_task(task: Option<Task>, event: &TaskEvent) -> Result<Task, TaskEr
                 progress: Vec::new(),
                 notices: Vec::new(),
                 done_at: None,
+                reminders: Vec::new(),
                 head_hash: event.hash.clone(),
             })
         }
@@ -860,6 +920,11 @@ pub fn evolve_task(task: Option<Task>, event: &TaskEvent) -> Result<Task, TaskEr
                 task.done_at = Some(event.at);
             }
         }
+        TaskEventKind::Reminded { status, reason } => task.reminders.push(ReminderRecord {
+            at: event.at,
+            status: *status,
+            reason: reason.clone(),
+        }),
     }
     task.version = event.seq;
     task.updated_at = event.at;
@@ -896,6 +961,8 @@ pub enum TaskChange {
         note: String,
         respond_by: Option<DateTime<Utc>>,
     },
+    /// A reminder by the sweep, for a task found at_risk or overdue.
+    Remind { status: Status, reason: String },
 }
 
 /// Decides the events a change makes: validates it and, for a progress report that first meets
@@ -971,6 +1038,23 @@ pub fn decide(task: &Task, change: TaskChange) -> Result<Vec<TaskEventKind>, Tas
             Ok(vec![TaskEventKind::NoticeIssued {
                 note: note.trim().to_string(),
                 respond_by,
+            }])
+        }
+        TaskChange::Remind { status, reason } => {
+            if task.done_at.is_some() {
+                return Err(TaskError::Invalid(
+                    "the task is done: there is nothing to remind of".into(),
+                ));
+            }
+            if !matches!(status, Status::AtRisk | Status::Overdue) {
+                return Err(TaskError::Invalid(format!(
+                    "a reminder is for a task at risk or overdue, not {}",
+                    status.as_str()
+                )));
+            }
+            Ok(vec![TaskEventKind::Reminded {
+                status,
+                reason: reason.trim().to_string(),
             }])
         }
     }
@@ -1309,6 +1393,151 @@ mod tests {
             }
         }
         events
+    }
+
+    /// Applies one change to a task as the store does: decide, then evolve with chained events.
+    fn apply(task: Task, change: TaskChange, when: DateTime<Utc>) -> Task {
+        let mut task = task;
+        for kind in decide(&task, change).expect("decide") {
+            let event = TaskEvent::new(
+                task.id,
+                task.version + 1,
+                when,
+                actor(),
+                kind,
+                &task.head_hash,
+            );
+            task = evolve_task(Some(task), &event).expect("evolve");
+        }
+        task
+    }
+
+    #[test]
+    fn reminders_when_behind_every_five_working_days_and_at_once_when_overdue() {
+        let calendar = WorkCalendar::china();
+        let task = replay_task(TaskId(3), &history()[..1]).expect("replay");
+        let due = |task: &Task, now: &str| {
+            let now = at(now);
+            reminder_due(task, &task.assess(now), now, &calendar).expect("covered")
+        };
+        // Created 1 February 2021 without progress: on track until progress trails time by 15
+        // points (about 24 February), then at risk.
+        assert_eq!(
+            task.assess(at("2021-02-10T09:00:00+08:00")).status,
+            Status::OnTrack
+        );
+        assert!(!due(&task, "2021-02-10T09:00:00+08:00"));
+        assert_eq!(
+            task.assess(at("2021-03-01T09:00:00+08:00")).status,
+            Status::AtRisk
+        );
+        assert!(due(&task, "2021-03-01T09:00:00+08:00"));
+        // Reminded on Monday 1 March 2021, 09:00: not again before five working days (09:00–12:00,
+        // 13:30–18:00) have passed, at 18:00 on Friday 5 March; then again.
+        let reminded = apply(
+            task,
+            TaskChange::Remind {
+                status: Status::AtRisk,
+                reason: "进度 0%，时间已过 16%".into(),
+            },
+            at("2021-03-01T09:00:00+08:00"),
+        );
+        assert_eq!(reminded.reminders.len(), 1);
+        assert_eq!(
+            reminded.last_chased(),
+            Some(at("2021-03-01T09:00:00+08:00"))
+        );
+        assert!(!due(&reminded, "2021-03-05T17:59:00+08:00"));
+        assert!(due(&reminded, "2021-03-05T18:00:00+08:00"));
+        // Over 清明 (3–5 April 2021 off), five working days from Thursday 1 April end on Thursday
+        // 8 April, 18:00, not Wednesday 7 April.
+        let april = apply(
+            reminded.clone(),
+            TaskChange::Remind {
+                status: Status::AtRisk,
+                reason: String::new(),
+            },
+            at("2021-04-01T09:00:00+08:00"),
+        );
+        assert!(!due(&april, "2021-04-07T18:00:00+08:00"));
+        assert!(!due(&april, "2021-04-08T17:59:00+08:00"));
+        assert!(due(&april, "2021-04-08T18:00:00+08:00"));
+        // A 督办 notice counts as chasing, like a reminder.
+        let noticed = apply(
+            reminded.clone(),
+            TaskChange::Notice {
+                note: "请报送".into(),
+                respond_by: None,
+            },
+            at("2021-03-08T10:00:00+08:00"),
+        );
+        assert!(!due(&noticed, "2021-03-09T10:00:00+08:00"));
+        // Reminded on the last afternoon as at risk; an hour after the deadline it is overdue and
+        // reminded at once.
+        let late = apply(
+            reminded,
+            TaskChange::Remind {
+                status: Status::AtRisk,
+                reason: String::new(),
+            },
+            at("2021-12-31T15:00:00+08:00"),
+        );
+        assert_eq!(
+            late.assess(at("2022-01-01T01:00:00+08:00")).status,
+            Status::Overdue
+        );
+        assert!(due(&late, "2022-01-01T01:00:00+08:00"));
+        let overdue = apply(
+            late,
+            TaskChange::Remind {
+                status: Status::Overdue,
+                reason: "已逾期 1 天".into(),
+            },
+            at("2022-01-01T01:00:00+08:00"),
+        );
+        assert!(!due(&overdue, "2022-01-04T09:00:00+08:00"));
+        // Done: never reminded, and a reminder is refused.
+        let done = apply(
+            overdue,
+            TaskChange::Progress {
+                value: 60.0,
+                evidence: vec![],
+                note: String::new(),
+            },
+            at("2022-01-05T09:00:00+08:00"),
+        );
+        assert_eq!(
+            done.assess(at("2022-03-01T09:00:00+08:00")).status,
+            Status::Done
+        );
+        assert!(!due(&done, "2022-03-01T09:00:00+08:00"));
+        assert!(decide(
+            &done,
+            TaskChange::Remind {
+                status: Status::Overdue,
+                reason: String::new()
+            }
+        )
+        .is_err());
+        // Only at_risk or overdue may be recorded; the reminders replay with the history.
+        let fresh = replay_task(TaskId(3), &history()[..1]).expect("replay");
+        assert!(decide(
+            &fresh,
+            TaskChange::Remind {
+                status: Status::OnTrack,
+                reason: String::new()
+            }
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn a_task_stored_before_reminders_reads_without_them() {
+        let task = replay_task(TaskId(3), &history()).expect("replay");
+        let mut json = serde_json::to_value(&task).expect("json");
+        json.as_object_mut().expect("object").remove("reminders");
+        let read: Task = serde_json::from_value(json).expect("old body");
+        assert_eq!(read, task);
     }
 
     #[test]

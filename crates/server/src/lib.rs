@@ -286,6 +286,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let deliveries = tokio::spawn(webhooks::run_deliveries(state.clone()));
+    // Supervision tasks behind get a reminder in their history (docs/supervision.md).
+    let reminders = tokio::spawn(supervision::run_reminders(state.clone()));
     let result = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
@@ -293,6 +295,7 @@ pub async fn serve(
     .with_graceful_shutdown(shutdown)
     .await;
     deliveries.abort();
+    reminders.abort();
     result
 }
 

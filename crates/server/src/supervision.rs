@@ -17,13 +17,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use onegrid_core::calendar::TIMEZONE;
 use onegrid_core::history::ActorRef;
 use onegrid_core::supervision::{
-    default_deadline, suggest_departments, verify_task_chain, Assessment, Cmp, NewTask, Status,
-    Task, TaskChange, TaskError, TaskEvent, TaskId,
+    default_deadline, reminder_due, suggest_departments, verify_task_chain, Assessment, Cmp,
+    NewTask, Status, Task, TaskChange, TaskError, TaskEvent, TaskId, REMIND_EVERY_WORKING_DAYS,
 };
 use onegrid_core::{DepartmentCode, Reference, Role};
 use onegrid_store::supervision::SupervisionError;
 use onegrid_text::workreport::{
-    extract, read_report, Comparator, Extraction, Kind, Period, DEFAULT_MAX_BYTES,
+    extract, read_report, CleaningStep, Comparator, Extraction, Item, Kind, Period,
+    DEFAULT_MAX_BYTES,
 };
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 use serde::{Deserialize, Serialize};
@@ -60,6 +61,9 @@ pub fn routes() -> Router<AppState> {
         ImportRequest,
         ImportAnswer,
         ImportItem,
+        OtherItem,
+        CleaningStepView,
+        ReminderView,
         Reminder
     )),
     tags((name = "supervision", description = "督办任务: work-report targets, progress, 督办, 实效表"))
@@ -172,6 +176,17 @@ pub struct NoticeView {
     pub answered: bool,
 }
 
+/// One reminder recorded by the reminder sweep.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReminderView {
+    pub at: DateTime<Utc>,
+    /// at_risk or overdue, when it was recorded.
+    pub status: String,
+    pub status_zh: String,
+    /// Why (Chinese).
+    pub reason: String,
+}
+
 /// A task with its status now.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TaskView {
@@ -207,6 +222,8 @@ pub struct TaskView {
     pub latest: Option<ProgressView>,
     pub progress: Vec<ProgressView>,
     pub notices: Vec<NoticeView>,
+    /// Reminders the reminder sweep recorded (催办提醒), oldest first.
+    pub reminders: Vec<ReminderView>,
     pub done_at: Option<DateTime<Utc>>,
     /// on_track, at_risk, overdue or done.
     pub status: String,
@@ -350,6 +367,16 @@ pub fn view(task: &Task, reference: &Reference, now: DateTime<Utc>) -> TaskView 
                 by: n.by.clone(),
                 respond_by: n.respond_by,
                 answered: task.progress.iter().any(|p| p.at >= n.at),
+            })
+            .collect(),
+        reminders: task
+            .reminders
+            .iter()
+            .map(|r| ReminderView {
+                at: r.at,
+                status: r.status.as_str().to_string(),
+                status_zh: r.status.name_zh().to_string(),
+                reason: r.reason.clone(),
             })
             .collect(),
         done_at: task.done_at,
@@ -755,9 +782,61 @@ pub struct ImportItem {
     pub quote: String,
     pub start: usize,
     pub end: usize,
+    /// The line (from 1) of the report where the quote starts.
+    pub line: usize,
+    /// The suggested lead department (keyword rules; docs/supervision.md).
     pub lead: Option<String>,
     pub lead_name: Option<String>,
     pub co_departments: Vec<String>,
+    pub co_names: Vec<String>,
+}
+
+/// A quantified item that does not become a task: an achievement (`kind` achievement, period
+/// `past`) or a target of another period (a plan period such as `十四五`, or a later year).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OtherItem {
+    pub indicator: String,
+    pub value: f64,
+    pub unit: String,
+    pub cmp: String,
+    /// `≥ 60 家`
+    pub target: String,
+    /// target or achievement
+    pub kind: String,
+    /// past, a plan period (`十四五`) or a year (`2025`).
+    pub period: String,
+    pub section: String,
+    pub quote: String,
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+}
+
+/// One cleaning step, as `onegrid report extract` reports it, with where it is in the report.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CleaningStepView {
+    /// encoding, invisible_character, full_width, footnote_mark, traditional_form, page_header,
+    /// continuation_mark, running_title, page_furniture, column_break_join, space_between_hanzi,
+    /// repeated_passage (docs/workreport.md).
+    pub kind: String,
+    /// Character offsets into the report (after decoding; 0–0 for the encoding step).
+    pub start: usize,
+    pub end: usize,
+    /// Line (from 1) and column (characters, from 1) of `start`.
+    pub line: usize,
+    pub column: usize,
+    /// What was removed or replaced (line ends shown as ⏎; a long passage keeps its first and
+    /// last 60 characters around an ellipsis) and how many characters it had.
+    pub original: String,
+    pub original_chars: usize,
+    /// What replaced it; empty when it was removed.
+    pub replacement: String,
+    /// Up to 16 characters of the report on each side, for context.
+    pub before: String,
+    pub after: String,
+    pub note: String,
+    /// The step as `onegrid report extract` prints it: `at 2–9 page_header: 「14 | 要闻」 removed`.
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -766,13 +845,113 @@ pub struct ImportAnswer {
     pub year: i32,
     /// Whether tasks were stored (false for a preview).
     pub stored: bool,
+    /// The encoding the file was read in: `UTF-8`, `GB18030` (GBK is its subset), `Big5`,
+    /// `UTF-16LE`, `UTF-16BE`. A JSON body is UTF-8.
+    pub encoding: String,
+    /// The file was converted to UTF-8 from `encoding`.
+    pub converted: bool,
+    /// Every cleaning step, in order of position (the encoding first when the file was converted).
+    pub steps: Vec<CleaningStepView>,
     /// Quantified items found in the report (targets and achievements of every period).
     pub items_found: usize,
+    /// This year's targets: each becomes a task.
     pub targets: Vec<ImportItem>,
+    /// The other quantified items (achievements, targets of a plan period or a later year), which
+    /// do not become tasks.
+    pub others: Vec<OtherItem>,
     /// Tasks per lead department code (`""` for tasks without a lead yet).
     pub per_department: BTreeMap<String, usize>,
     /// The stored tasks' numbers.
     pub task_ids: Vec<u64>,
+}
+
+/// Where characters are in a text: line starts, for line and column numbers.
+struct Lines {
+    chars: Vec<char>,
+    /// Character offset of each line's first character.
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    fn new(text: &str) -> Lines {
+        let chars: Vec<char> = text.chars().collect();
+        let mut starts = vec![0];
+        starts.extend(
+            chars
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| **c == '\n')
+                .map(|(i, _)| i + 1),
+        );
+        Lines { chars, starts }
+    }
+
+    /// Line and column (both from 1) of a character offset.
+    fn position(&self, offset: usize) -> (usize, usize) {
+        let line = self.starts.partition_point(|&s| s <= offset).max(1);
+        (line, offset - self.starts[line - 1] + 1)
+    }
+
+    fn visible(&self, from: usize, to: usize) -> String {
+        let to = to.min(self.chars.len());
+        self.chars[from.min(to)..to]
+            .iter()
+            .map(|&c| if c == '\n' { '⏎' } else { c })
+            .filter(|&c| c != '\r')
+            .collect()
+    }
+}
+
+/// Line ends as ⏎; more than 160 characters keep their first and last 60 around an ellipsis.
+fn excerpt(text: &str) -> String {
+    let chars: Vec<char> = text
+        .chars()
+        .filter(|&c| c != '\r')
+        .map(|c| if c == '\n' { '⏎' } else { c })
+        .collect();
+    if chars.len() <= 160 {
+        return chars.into_iter().collect();
+    }
+    let head: String = chars[..60].iter().collect();
+    let tail: String = chars[chars.len() - 60..].iter().collect();
+    format!("{head} … {tail}")
+}
+
+fn step_view(step: &CleaningStep, lines: &Lines) -> CleaningStepView {
+    let (line, column) = lines.position(step.start);
+    const CONTEXT: usize = 16;
+    CleaningStepView {
+        kind: step.kind.name().to_string(),
+        start: step.start,
+        end: step.end,
+        line,
+        column,
+        original: excerpt(&step.original),
+        original_chars: step.original.chars().count(),
+        replacement: excerpt(&step.replacement),
+        before: lines.visible(step.start.saturating_sub(CONTEXT), step.start),
+        after: lines.visible(step.end, step.end + CONTEXT),
+        note: step.note.clone(),
+        text: step.to_string(),
+    }
+}
+
+fn other_item(item: &Item, lines: &Lines) -> OtherItem {
+    let cmp = cmp_of(item.cmp);
+    OtherItem {
+        indicator: item.indicator.clone(),
+        value: item.value,
+        unit: item.unit.clone(),
+        cmp: cmp.as_str().to_string(),
+        target: target_text(cmp, item.value, &item.unit),
+        kind: item.kind.as_str().to_string(),
+        period: item.period.label(),
+        section: item.section.clone(),
+        quote: item.quote.clone(),
+        start: item.start,
+        end: item.end,
+        line: lines.position(item.start).0,
+    }
 }
 
 fn cmp_of(comparator: Comparator) -> Cmp {
@@ -902,7 +1081,7 @@ pub async fn import(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let (extraction, name, year) = if is_multipart {
+    let (text, encoding, extraction, name, year) = if is_multipart {
         let ApiMultipart(mut multipart) =
             <ApiMultipart as axum::extract::FromRequest<AppState>>::from_request(request, &state)
                 .await?;
@@ -924,9 +1103,9 @@ pub async fn import(
         }
         let bytes =
             bytes.ok_or_else(|| ApiError::invalid("send the report as the form field `file`"))?;
-        let (_, extraction) = read_report(&bytes, DEFAULT_MAX_BYTES)
+        let (decoded, extraction) = read_report(&bytes, DEFAULT_MAX_BYTES)
             .map_err(|e| ApiError::invalid(format!("the file cannot be read as a report: {e}")))?;
-        (extraction, name, year)
+        (decoded.text, decoded.encoding, extraction, name, year)
     } else {
         let ApiJson(body) =
             <ApiJson<ImportRequest> as axum::extract::FromRequest<AppState>>::from_request(
@@ -936,8 +1115,11 @@ pub async fn import(
         if body.text.trim().is_empty() {
             return Err(ApiError::invalid("the report text is empty"));
         }
-        (extract(&body.text), body.name, body.year)
+        let extraction = extract(&body.text);
+        (body.text, "UTF-8", extraction, body.name, body.year)
     };
+    let lines = Lines::new(&text);
+    drop(text);
     let reference = state.store.reference();
     let (name, year, tasks) = tasks_from_extraction(&extraction, name.as_deref(), year, &reference)
         .map_err(|e| ApiError::invalid(e.to_string()))?;
@@ -953,6 +1135,7 @@ pub async fn import(
             quote: t.quote.clone(),
             start: t.start,
             end: t.end,
+            line: lines.position(t.start).0,
             lead: t.lead.as_ref().map(|d| d.as_str().to_string()),
             lead_name: t.lead.as_ref().map(|d| department_name(&reference, d)),
             co_departments: t
@@ -960,14 +1143,32 @@ pub async fn import(
                 .iter()
                 .map(|d| d.as_str().to_string())
                 .collect(),
+            co_names: t
+                .co_departments
+                .iter()
+                .map(|d| department_name(&reference, d))
+                .collect(),
         })
         .collect();
     let mut answer = ImportAnswer {
         name: name.clone(),
         year,
         stored: false,
+        encoding: encoding.to_string(),
+        converted: encoding != "UTF-8",
+        steps: extraction
+            .steps
+            .iter()
+            .map(|step| step_view(step, &lines))
+            .collect(),
         items_found: extraction.items.len(),
         targets,
+        others: extraction
+            .items
+            .iter()
+            .filter(|item| !(item.kind == Kind::Target && item.period == Period::ThisYear))
+            .map(|item| other_item(item, &lines))
+            .collect(),
         per_department: per_department(&tasks),
         task_ids: Vec::new(),
     };
@@ -996,31 +1197,38 @@ pub struct Reminder {
     pub reasons_en: Vec<String>,
 }
 
+/// Why a task needs a reminder now, in Chinese and English: how far behind it is, and each 督办
+/// notice whose response limit passed without a progress report. Empty when it needs none.
+pub fn reasons(task: &TaskView, now: DateTime<Utc>) -> (Vec<String>, Vec<String>) {
+    let mut zh = Vec::new();
+    let mut en = Vec::new();
+    if !task.behind_zh.is_empty() {
+        zh.push(task.behind_zh.clone());
+        en.push(task.behind_en.clone());
+    }
+    if task.status != "done" {
+        for notice in &task.notices {
+            if let Some(by) = notice.respond_by {
+                if !notice.answered && by < now {
+                    let day = by.with_timezone(&TIMEZONE).format("%Y-%m-%d %H:%M");
+                    zh.push(format!("督办要求 {day} 前报送进度，尚未报送"));
+                    en.push(format!(
+                        "a 督办 notice asked for progress by {day}; none came"
+                    ));
+                }
+            }
+        }
+    }
+    (zh, en)
+}
+
 /// The reminders among `views`: tasks overdue or at risk, and tasks with a 督办 notice whose
 /// response limit passed without a progress report; overdue first, then the most behind.
 pub fn reminders_of(views: Vec<TaskView>, now: DateTime<Utc>) -> Vec<Reminder> {
     let mut out: Vec<Reminder> = views
         .into_iter()
         .filter_map(|task| {
-            let mut zh = Vec::new();
-            let mut en = Vec::new();
-            if !task.behind_zh.is_empty() {
-                zh.push(task.behind_zh.clone());
-                en.push(task.behind_en.clone());
-            }
-            if task.status != "done" {
-                for notice in &task.notices {
-                    if let Some(by) = notice.respond_by {
-                        if !notice.answered && by < now {
-                            let day = by.with_timezone(&TIMEZONE).format("%Y-%m-%d %H:%M");
-                            zh.push(format!("督办要求 {day} 前报送进度，尚未报送"));
-                            en.push(format!(
-                                "a 督办 notice asked for progress by {day}; none came"
-                            ));
-                        }
-                    }
-                }
-            }
+            let (zh, en) = reasons(&task, now);
             (!zh.is_empty()).then_some(Reminder {
                 task,
                 reasons_zh: zh,
@@ -1044,7 +1252,8 @@ pub fn reminders_of(views: Vec<TaskView>, now: DateTime<Utc>) -> Vec<Reminder> {
 }
 
 /// Tasks that need a reminder or a 督办 notice: overdue, at risk (behind time or without a
-/// progress report for 60 days), or with a notice unanswered past its limit.
+/// progress report for 60 days), or with a notice unanswered past its limit. Each task carries
+/// the reminders the sweep recorded (`task.reminders`).
 #[utoipa::path(get, path = "/api/supervision/reminders", tag = "supervision", params(ListQuery),
     responses((status = 200, body = [Reminder])), security(("bearer" = [])))]
 pub async fn reminders(
@@ -1055,6 +1264,102 @@ pub async fn reminders(
     let now = state.clock.now();
     let views = visible(&state, &caller, &query, now).await?;
     Ok(ApiJson(reminders_of(views, now)))
+}
+
+/// How often `onegrid serve` runs the reminder sweep (and at start, and whenever the business
+/// clock is moved on a test server). Reminders are days apart, so an hour is prompt enough.
+pub const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The person the sweep records its reminders as.
+pub const SWEEP_ACTOR: &str = "onegrid-reminders";
+
+/// One reminder the sweep recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recorded {
+    pub task: u64,
+    pub indicator: String,
+    pub target: String,
+    pub lead: Option<String>,
+    pub status: String,
+    pub reason: String,
+}
+
+/// The reminder sweep: records a `reminded` event in the history of every task that
+/// `onegrid_core::supervision::reminder_due` says is due at `now` (at risk or overdue, and not
+/// reminded nor given a 督办 notice within `REMIND_EVERY_WORKING_DAYS` working days; at once when
+/// it fell overdue since). The reason is the reminder list's (how far behind, unanswered notices).
+/// A task that changed between the read and the write is left to the next sweep.
+pub async fn sweep_reminders(
+    store: &dyn onegrid_store::Store,
+    now: DateTime<Utc>,
+) -> Result<Vec<Recorded>, SupervisionError> {
+    let reference = store.reference();
+    let actor = ActorRef {
+        person: onegrid_core::PersonId::parse(SWEEP_ACTOR)
+            .map_err(|e| SupervisionError::Task(TaskError::Invalid(e.to_string())))?,
+        role: Role::Admin,
+    };
+    let mut recorded = Vec::new();
+    for task in store.supervision().tasks().await? {
+        let assessment = task.assess(now);
+        match reminder_due(&task, &assessment, now, &reference.calendar) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(error) => {
+                tracing::warn!(task = task.id.0, %error, "reminder sweep: the working calendar does not cover this task's time");
+                continue;
+            }
+        }
+        let shown = view(&task, &reference, now);
+        let (zh, _) = reasons(&shown, now);
+        let change = TaskChange::Remind {
+            status: assessment.status,
+            reason: zh.join("；"),
+        };
+        match store
+            .supervision()
+            .change_task(task.id, Some(task.version), change, actor.clone(), now)
+            .await
+        {
+            Ok(_) => recorded.push(Recorded {
+                task: task.id.0,
+                indicator: shown.indicator,
+                target: shown.target,
+                lead: shown.lead_name,
+                status: shown.status,
+                reason: zh.join("；"),
+            }),
+            Err(SupervisionError::VersionConflict { .. } | SupervisionError::Task(_)) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(recorded)
+}
+
+/// Runs the reminder sweep beside the server: at start, every [`SWEEP_EVERY`], and whenever the
+/// business clock is moved (a training or test server), with the business clock's time.
+pub async fn run_reminders(state: AppState) {
+    let mut moved = state.clock.subscribe();
+    loop {
+        match sweep_reminders(state.store.as_ref(), state.clock.now()).await {
+            Ok(recorded) if !recorded.is_empty() => tracing::info!(
+                reminders = recorded.len(),
+                every_working_days = REMIND_EVERY_WORKING_DAYS,
+                "supervision tasks behind: reminders recorded"
+            ),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "reminder sweep failed; retrying later"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SWEEP_EVERY) => {}
+            changed = moved.changed() => {
+                if changed.is_err() {
+                    // The clock is gone with the state: keep the hourly sweep only.
+                    tokio::time::sleep(SWEEP_EVERY).await;
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------- 实效表

@@ -1,6 +1,8 @@
-//! Supervision tasks (督办任务) over HTTP: import of the Dongli seed page, access by role, progress,
-//! 督办 notices, reminders, the hash chain, and the 实效表 exports. Tampering with a stored history
-//! is tested in the store (`crates/store/src/sqlite/supervision.rs`), which can reach the file.
+//! Supervision tasks (督办任务) over HTTP: import of the Dongli seed page (the preview's encoding
+//! note, cleaning steps with positions and items), access by role, progress, 督办 notices,
+//! reminders and the reminder sweep on the business clock, the hash chain, and the 实效表 exports.
+//! Tampering with a stored history is tested in the store (`crates/store/src/sqlite/supervision.rs`),
+//! which can reach the file.
 
 mod common;
 
@@ -10,7 +12,7 @@ use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use calamine::{open_workbook_from_rs, Data, DataType, Reader, Xlsx};
 use chrono::Datelike;
-use common::{app, TestApp};
+use common::{app, app_with, TestApp};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -481,4 +483,384 @@ async fn multipart_upload_and_bad_reports() {
         answer.text
     );
     assert!(answer.text.contains("year"), "{}", answer.text);
+}
+
+/// The seed page in GBK, as a district office's Windows machine saves it (converted with iconv).
+fn seed_in_gbk() -> Vec<u8> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("iconv")
+        .args(["-f", "UTF-8", "-t", "GBK"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("iconv (glibc's, package libc-bin) converts the seed page to GBK");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(SEED.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("iconv");
+    assert!(output.status.success(), "iconv failed");
+    assert!(
+        std::str::from_utf8(&output.stdout).is_err(),
+        "GBK, not UTF-8"
+    );
+    output.stdout
+}
+
+async fn upload(app: &TestApp, token: &str, path: &str, name: &str, file: &[u8]) -> common::Answer {
+    let boundary = "XyZsupervisionGBK";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n{name}\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"report.txt\"\r\nContent-Type: text/plain\r\n\r\n").as_bytes());
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .expect("request");
+    app.request(request).await
+}
+
+#[tokio::test]
+async fn the_preview_of_a_gbk_upload_says_what_was_converted_cleaned_and_found() {
+    let app = app().await;
+    let supervisor = app.login("supervisor").await;
+    let answer = upload(
+        &app,
+        &supervisor,
+        "/api/supervision/import?preview=true",
+        "东丽区报告",
+        &seed_in_gbk(),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    let answer = answer.json();
+    assert_eq!(answer["stored"], false);
+    assert_eq!(answer["encoding"], "GB18030");
+    assert_eq!(answer["converted"], true);
+
+    // Every cleaning step of `onegrid report extract`, in the same words, with its position.
+    let expected = onegrid_text::workreport::read_report(
+        &seed_in_gbk(),
+        onegrid_text::workreport::DEFAULT_MAX_BYTES,
+    )
+    .expect("reads")
+    .1;
+    let steps = answer["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), expected.steps.len());
+    for (step, want) in steps.iter().zip(&expected.steps) {
+        assert_eq!(step["text"], want.to_string());
+        assert_eq!(step["kind"], want.kind.name());
+        assert_eq!(step["start"], want.start);
+        assert_eq!(step["end"], want.end);
+    }
+    assert_eq!(steps[0]["kind"], "encoding");
+    assert!(steps[0]["note"]
+        .as_str()
+        .is_some_and(|n| n.contains("GB18030") && n.contains("converted to UTF-8")));
+    let chars: Vec<char> = SEED.chars().collect();
+    let position = |offset: usize| {
+        let line = chars[..offset].iter().filter(|&&c| c == '\n').count() + 1;
+        let line_start = chars[..offset]
+            .iter()
+            .rposition(|&c| c == '\n')
+            .map_or(0, |i| i + 1);
+        (line, offset - line_start + 1)
+    };
+    for step in &steps[1..] {
+        let start = step["start"].as_u64().expect("start") as usize;
+        let end = step["end"].as_u64().expect("end") as usize;
+        let (line, column) = position(start);
+        assert_eq!(
+            (step["line"].as_u64(), step["column"].as_u64()),
+            (Some(line as u64), Some(column as u64)),
+            "{step}"
+        );
+        assert_eq!(step["original_chars"], end - start, "{step}");
+        let before: String = chars[start.saturating_sub(16)..start]
+            .iter()
+            .map(|&c| if c == '\n' { '⏎' } else { c })
+            .collect();
+        assert_eq!(step["before"], before.as_str());
+    }
+    let kinds: Vec<&str> = steps.iter().filter_map(|s| s["kind"].as_str()).collect();
+    for kind in [
+        "page_header",
+        "continuation_mark",
+        "running_title",
+        "column_break_join",
+        "traditional_form",
+        "repeated_passage",
+        "page_furniture",
+    ] {
+        assert!(kinds.contains(&kind), "no {kind} step: {kinds:?}");
+    }
+    let header = steps
+        .iter()
+        .find(|s| s["kind"] == "page_header")
+        .expect("page header");
+    assert_eq!(
+        (&header["original"], &header["line"], &header["column"]),
+        (&json!("14 | 要闻"), &json!(3), &json!(1))
+    );
+    let continuation = steps
+        .iter()
+        .find(|s| s["kind"] == "continuation_mark")
+        .expect("continuation mark");
+    assert_eq!(continuation["original"], "(上接第13版)");
+    let traditional = steps
+        .iter()
+        .find(|s| s["kind"] == "traditional_form")
+        .expect("traditional form");
+    assert_eq!(
+        (&traditional["original"], &traditional["replacement"]),
+        (&json!("壓"), &json!("压"))
+    );
+    let repeated = steps
+        .iter()
+        .find(|s| s["kind"] == "repeated_passage")
+        .expect("repeated passage");
+    assert_eq!(repeated["original_chars"], 166);
+    assert!(repeated["original"]
+        .as_str()
+        .is_some_and(|o| o.contains(" … ") && o.chars().count() < 130));
+
+    // The items: this year's targets (tasks, with the suggested lead) and all the others.
+    let targets = answer["targets"].as_array().expect("targets");
+    let others = answer["others"].as_array().expect("others");
+    assert_eq!(targets.len(), expected.year_targets());
+    assert_eq!(targets.len() + others.len(), expected.items.len());
+    assert_eq!(answer["items_found"], expected.items.len());
+    for item in targets.iter().chain(others) {
+        let start = item["start"].as_u64().expect("start") as usize;
+        let end = item["end"].as_u64().expect("end") as usize;
+        let quote: String = chars[start..end].iter().collect();
+        assert_eq!(item["quote"], quote.as_str());
+        assert_eq!(item["line"], position(start).0);
+    }
+    assert!(targets
+        .iter()
+        .any(|t| t["lead"] == "shangwu"
+            && t["lead_name"].as_str().is_some_and(|n| n.contains("商务"))));
+    assert!(others
+        .iter()
+        .any(|o| o["kind"] == "achievement" && o["period"] == "past"));
+    assert!(others
+        .iter()
+        .any(|o| o["kind"] == "target" && o["period"] == "十四五"));
+
+    // A JSON body is UTF-8: no encoding step, the same cleaning otherwise.
+    let json_answer = app
+        .post(
+            "/api/supervision/import?preview=true",
+            Some(&supervisor),
+            json!({"text": SEED}),
+        )
+        .await
+        .json();
+    assert_eq!(json_answer["encoding"], "UTF-8");
+    assert_eq!(json_answer["converted"], false);
+    assert_eq!(
+        json_answer["steps"].as_array().expect("steps").len(),
+        steps.len() - 1
+    );
+
+    // Confirmed, the GBK upload stores the same tasks.
+    let stored = upload(
+        &app,
+        &supervisor,
+        "/api/supervision/import",
+        "东丽区报告",
+        &seed_in_gbk(),
+    )
+    .await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.text);
+    assert_eq!(
+        stored.json()["task_ids"].as_array().expect("ids").len(),
+        targets.len()
+    );
+}
+
+fn history_kinds(detail: &Value) -> Vec<String> {
+    detail["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|e| e["kind"]["type"].as_str().expect("type").to_string())
+        .collect()
+}
+
+/// Waits (at most 10 s) until `done` holds for the supervisor's task list.
+async fn until(app: &TestApp, token: &str, what: &str, done: impl Fn(&[Value]) -> bool) {
+    for _ in 0..200 {
+        let tasks = tasks_of(&app.get("/api/supervision/tasks", Some(token)).await);
+        if done(&tasks) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the reminder sweep did not run: {what}");
+}
+
+#[tokio::test]
+async fn tasks_that_fall_behind_are_reminded_in_their_history() {
+    use onegrid_server::supervision::{run_reminders, sweep_reminders};
+    let app = app_with(onegrid_server::Config {
+        adjustable_clock: true,
+        auto_merge_duplicates: false,
+        ..onegrid_server::Config::default()
+    })
+    .await;
+    let supervisor = app.login("supervisor").await;
+    let handler = app.login("handler").await; // chengguan
+    let clock = &app.state.clock;
+    let start = clock.now();
+    let day = chrono::TimeDelta::days(1);
+
+    // Next year's targets: on track now (their year has not begun, nothing is stale).
+    let next = json!({"text": SEED, "name": "明年报告", "year": this_year() + 1});
+    let imported = app
+        .post("/api/supervision/import", Some(&supervisor), next)
+        .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.text);
+    let ids: Vec<u64> = imported.json()["task_ids"]
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.as_u64().expect("id"))
+        .collect();
+    assert!(sweep_reminders(app.store.as_ref(), clock.now())
+        .await
+        .expect("sweep")
+        .is_empty());
+    // One of them is done at once: it is never reminded.
+    let done_id = ids[0];
+    let path = format!("/api/supervision/tasks/{done_id}");
+    let edited = put(&app, &path, &supervisor, json!({"lead": "chengguan"})).await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
+    let value = edited.json()["task"]["value"].as_f64().expect("value");
+    let done = app
+        .post(
+            &format!("{path}/progress"),
+            Some(&handler),
+            json!({"value": value}),
+        )
+        .await;
+    assert_eq!(done.json()["task"]["status"], "done", "{}", done.text);
+
+    // 62 days later without a progress report the others are at risk (stale): each gets a
+    // reminder in its history, once.
+    clock.move_to(start + day * 62).expect("move the clock");
+    let recorded = sweep_reminders(app.store.as_ref(), clock.now())
+        .await
+        .expect("sweep");
+    assert_eq!(recorded.len(), ids.len() - 1);
+    assert!(recorded
+        .iter()
+        .all(|r| r.task != done_id && r.status == "at_risk" && r.reason.contains("天未报送进度")));
+    assert!(sweep_reminders(app.store.as_ref(), clock.now())
+        .await
+        .expect("sweep")
+        .is_empty());
+    let detail = app
+        .get(
+            &format!("/api/supervision/tasks/{}", ids[1]),
+            Some(&supervisor),
+        )
+        .await
+        .json();
+    assert_eq!(history_kinds(&detail), ["created", "reminded"]);
+    assert_eq!(detail["chain"]["ok"], true);
+    let event = &detail["history"][1];
+    assert_eq!(event["actor"]["person"], "onegrid-reminders");
+    assert_eq!(event["kind"]["status"], "at_risk");
+    assert_eq!(detail["task"]["reminders"][0]["status"], "at_risk");
+    // The reminders list carries them; the done task is not on it.
+    let listed = app
+        .get("/api/supervision/reminders", Some(&supervisor))
+        .await
+        .json();
+    let listed = listed.as_array().expect("list");
+    assert_eq!(listed.len(), ids.len() - 1);
+    assert!(listed
+        .iter()
+        .all(|r| r["task"]["reminders"].as_array().map(Vec::len) == Some(1)));
+
+    // The server's sweep (what `onegrid serve` runs) follows the business clock: 20 days on, more
+    // than five working days after the first reminders, each task behind is reminded again.
+    let sweeper = tokio::spawn(run_reminders(app.state.clone()));
+    clock.move_to(start + day * 82).expect("move the clock");
+    let others: Vec<u64> = ids[1..].to_vec();
+    until(&app, &supervisor, "second reminders", |tasks| {
+        tasks
+            .iter()
+            .filter(|t| others.contains(&t["id"].as_u64().unwrap_or_default()))
+            .all(|t| t["reminders"].as_array().map(Vec::len) == Some(2))
+    })
+    .await;
+
+    // A task falling overdue is reminded at once, even within five working days of the last.
+    let today = onegrid_core::supervision::local_day(clock.now());
+    let current = json!({"text": SEED, "name": "今年报告", "year": chrono::Datelike::year(&today)});
+    let imported = app
+        .post("/api/supervision/import", Some(&supervisor), current)
+        .await;
+    assert_eq!(imported.status, StatusCode::CREATED, "{}", imported.text);
+    let late = imported.json()["task_ids"][0].as_u64().expect("id");
+    let late_path = format!("/api/supervision/tasks/{late}");
+    let edited = put(
+        &app,
+        &late_path,
+        &supervisor,
+        json!({"deadline": today.to_string()}),
+    )
+    .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.text);
+    sweep_reminders(app.store.as_ref(), clock.now())
+        .await
+        .expect("sweep");
+    clock.move_to(start + day * 83).expect("move the clock");
+    until(&app, &supervisor, "the overdue reminder", |tasks| {
+        tasks.iter().any(|t| {
+            t["id"] == late
+                && t["status"] == "overdue"
+                && t["reminders"]
+                    .as_array()
+                    .and_then(|r| r.last())
+                    .is_some_and(|r| r["status"] == "overdue")
+        })
+    })
+    .await;
+    sweeper.abort();
+    let detail = app.get(&late_path, Some(&supervisor)).await.json();
+    assert_eq!(detail["chain"]["ok"], true);
+    assert_eq!(
+        history_kinds(&detail).last().map(String::as_str),
+        Some("reminded")
+    );
+    let reminders = detail["task"]["reminders"].as_array().expect("reminders");
+    assert!(reminders
+        .last()
+        .and_then(|r| r["reason"].as_str())
+        .is_some_and(|r| r.starts_with("已逾期")));
+    // The store's own check agrees with every chain.
+    let report = app
+        .store
+        .supervision()
+        .verify_tasks()
+        .await
+        .expect("verify");
+    assert!(report.is_ok(), "{:?}", report.broken);
 }

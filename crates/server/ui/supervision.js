@@ -1,8 +1,11 @@
 // 督办任务: the targets of a work report's year as supervised tasks. The list (GET /api/supervision/tasks)
 // with filters and status badges, a task panel (source quote, history with its chain check, edit of
-// lead/co departments and deadline, progress by the lead department, 督办 notices), import of a report
-// (POST /api/supervision/import, preview first), exports (XLSX/CSV fetched with the bearer token) and a
-// printable 实效表. Rules: docs/supervision.md.
+// lead/co departments and deadline, progress by the lead department, 督办 notices), the reminders panel
+// (GET /api/supervision/reminders: what is behind, overdue or unanswered, with the reminders the sweep
+// recorded and the 督办 action at hand), import of a report (POST /api/supervision/import, preview
+// first: encoding, every cleaning step with its position, the targets that become tasks and the other
+// items), exports (XLSX/CSV fetched with the bearer token) and a printable 实效表. Rules:
+// docs/supervision.md.
 import { addStrings, api, el, fmtTime, lang, reference, requireSignIn, serverNow, showError, t, toast, topBar, translatePage } from '/ui/common.js';
 
 addStrings({
@@ -85,6 +88,47 @@ addStrings({
     'sv.short.behind': '落后 {n} 个百分点',
     'sv.short.stale': '{n} 天未报送',
     'sv.print.note': '{time} 导出 · 仅含您有权查看的任务',
+    'sv.ev.reminded': '催办提醒',
+    'sv.rem.button': '催办提醒',
+    'sv.rem.title': '催办提醒',
+    'sv.rem.rule': '进度滞后、逾期或督办后逾期未报送的任务。系统对滞后或逾期任务自动记录催办提醒：每 {n} 个工作日一次（自上次提醒或督办起），转为逾期时立即提醒。',
+    'sv.rem.none': '没有滞后或逾期的任务。',
+    'sv.rem.auto': '已自动提醒 {n} 次，最近 {time}',
+    'sv.rem.auto.none': '尚未自动提醒',
+    'sv.rem.notices': '督办 {n} 次',
+    'sv.rem.open': '查看',
+    'sv.rem.notice': '督办',
+    'sv.rem.report': '报送进度',
+    'sv.rem.note': '请于 {days} 个工作日内报送“{indicator}”进度：{why}',
+    'sv.rem.close': '收起',
+    'sv.i.encoding.converted': '文件为 {encoding} 编码（GBK 是其子集），已转换为 UTF-8；以下位置按转换后的字符计。',
+    'sv.i.encoding.utf8': '文件为 UTF-8 编码，无需转换。',
+    'sv.i.steps': '清洗步骤（{n}）：请核对删除、替换和拼接的内容',
+    'sv.i.steps.none': '报告无需清洗。',
+    'sv.i.pos': '第 {line} 行第 {column} 字 · 字符 {start}–{end}',
+    'sv.i.chars': '（共 {n} 字）',
+    'sv.i.targets': '本年度目标（{n}）：确认后成为督办任务',
+    'sv.i.others': '其他量化指标（{n}）：已完成的成绩和规划期目标，不立为任务',
+    'sv.i.line': '行',
+    'sv.i.kind': '类别',
+    'sv.i.value': '数值',
+    'sv.i.suggested': '建议主办（协办）',
+    'sv.i.achievement': '已完成',
+    'sv.i.plan': '规划目标 · {period}',
+    'sv.i.later': '{period} 年目标',
+    'sv.i.this_year': '本年度目标',
+    'sv.k.encoding': '编码转换',
+    'sv.k.invisible_character': '不可见字符',
+    'sv.k.full_width': '全角字符',
+    'sv.k.footnote_mark': '脚注符号',
+    'sv.k.traditional_form': '繁体字',
+    'sv.k.page_header': '报眉页码',
+    'sv.k.continuation_mark': '转版标记',
+    'sv.k.running_title': '栏头标题',
+    'sv.k.page_furniture': '版面杂项',
+    'sv.k.column_break_join': '断行拼接',
+    'sv.k.space_between_hanzi': '汉字间空格',
+    'sv.k.repeated_passage': '重复段落',
   },
   en: {
     'sv.title': 'Supervision tasks',
@@ -165,11 +209,54 @@ addStrings({
     'sv.short.behind': '{n} points behind',
     'sv.short.stale': 'no report for {n} days',
     'sv.print.note': 'Exported {time} · only the tasks you may see',
+    'sv.ev.reminded': 'Reminder',
+    'sv.rem.button': 'Reminders',
+    'sv.rem.title': 'Reminders',
+    'sv.rem.rule': 'Tasks at risk, overdue, or with a 督办 notice unanswered past its limit. The server records a reminder on a task at risk or overdue every {n} working days (from its last reminder or notice), and at once when it falls overdue.',
+    'sv.rem.none': 'No task is behind.',
+    'sv.rem.auto': 'reminded {n} times, last {time}',
+    'sv.rem.auto.none': 'not reminded yet',
+    'sv.rem.notices': '{n} notices',
+    'sv.rem.open': 'Open',
+    'sv.rem.notice': '督办',
+    'sv.rem.report': 'Report progress',
+    'sv.rem.note': 'Report the progress of “{indicator}” within {days} working days: {why}',
+    'sv.rem.close': 'Hide',
+    'sv.i.encoding.converted': 'The file is in {encoding} (GBK is its subset); it was converted to UTF-8. Positions count characters of the converted text.',
+    'sv.i.encoding.utf8': 'The file is UTF-8; nothing to convert.',
+    'sv.i.steps': 'Cleaning steps ({n}): check what was removed, replaced or joined',
+    'sv.i.steps.none': 'The report needed no cleaning.',
+    'sv.i.pos': 'line {line}, character {column} · offsets {start}–{end}',
+    'sv.i.chars': '({n} characters)',
+    'sv.i.targets': 'This year’s targets ({n}): they become tasks',
+    'sv.i.others': 'Other quantified items ({n}): achievements and plan-period targets, not tasks',
+    'sv.i.line': 'Line',
+    'sv.i.kind': 'Kind',
+    'sv.i.value': 'Value',
+    'sv.i.suggested': 'Suggested lead (co-handling)',
+    'sv.i.achievement': 'Achievement',
+    'sv.i.plan': 'Plan target · {period}',
+    'sv.i.later': 'Target for {period}',
+    'sv.i.this_year': 'This year’s target',
+    'sv.k.encoding': 'Encoding',
+    'sv.k.invisible_character': 'Invisible character',
+    'sv.k.full_width': 'Full-width',
+    'sv.k.footnote_mark': 'Footnote mark',
+    'sv.k.traditional_form': 'Traditional form',
+    'sv.k.page_header': 'Page header',
+    'sv.k.continuation_mark': 'Continuation mark',
+    'sv.k.running_title': 'Running title',
+    'sv.k.page_furniture': 'Page furniture',
+    'sv.k.column_break_join': 'Column break joined',
+    'sv.k.space_between_hanzi': 'Space between hanzi',
+    'sv.k.repeated_passage': 'Repeated passage',
   },
 });
 
 const STATUS_BADGE = { on_track: 'green', at_risk: 'yellow', overdue: 'red', done: 'grey' };
-const state = { me: null, ref: null, tasks: [], selected: null, all: false };
+const state = { me: null, ref: null, tasks: [], reminders: [], selected: null, all: false };
+// docs/supervision.md: a task behind is reminded again after this many working days.
+const REMIND_EVERY_WORKING_DAYS = 5;
 
 function statusBadge(status) {
   return el('span', { class: `badge ${STATUS_BADGE[status] || 'none'}` }, t(`sv.s.${status}`));
@@ -212,11 +299,14 @@ function fillSelect(select, values, label) {
 
 async function load() {
   try {
-    const [tasks, everything] = await Promise.all([
+    const [tasks, everything, reminders] = await Promise.all([
       api('/api/supervision/tasks', { query: filters() }),
       api('/api/supervision/tasks'),
+      api('/api/supervision/reminders', { query: filters() }),
     ]);
     state.tasks = tasks;
+    state.reminders = reminders;
+    drawReminders();
     const departments = new Map();
     const sections = new Set();
     const reports = new Set();
@@ -275,6 +365,9 @@ function eventLine(event) {
     parts.push(t('sv.ev.deadline', { deadline: kind.deadline }));
   } else if (kind.type === 'done') {
     parts.push(t('sv.ev.value', { value: kind.value }));
+  } else if (kind.type === 'reminded') {
+    parts.push(t(`sv.s.${kind.status}`));
+    if (kind.reason) parts.push(kind.reason);
   }
   return el(
     'li',
@@ -294,7 +387,7 @@ async function send(path, method, body, done) {
   }
 }
 
-async function openTask(id) {
+async function openTask(id, { reveal = false } = {}) {
   state.selected = id;
   for (const row of document.querySelectorAll('#tasks tbody tr')) row.classList.toggle('selected', Number(row.dataset.id) === id);
   const panel = document.getElementById('panel');
@@ -360,6 +453,73 @@ async function openTask(id) {
     el('ol', { class: 'timeline' }, ...detail.history.map(eventLine)),
   );
   panel.replaceChildren(...children);
+  // Opened from the reminders panel above the list: bring the task into view.
+  if (reveal) panel.scrollIntoView({ block: 'start' });
+}
+
+
+// ---------------------------------------------------------------- reminders
+
+function reminderReasons(reminder) {
+  return (lang() === 'en' ? reminder.reasons_en : reminder.reasons_zh).join(lang() === 'en' ? '; ' : '；');
+}
+
+function drawReminders() {
+  const count = document.getElementById('rem-count');
+  count.textContent = String(state.reminders.length);
+  count.hidden = state.reminders.length === 0;
+  const list = document.getElementById('rem-list');
+  document.getElementById('rem-rule').textContent = t('sv.rem.rule', { n: REMIND_EVERY_WORKING_DAYS });
+  document.getElementById('rem-none').hidden = state.reminders.length > 0;
+  list.replaceChildren(...state.reminders.map(reminderItem));
+}
+
+function reminderItem(reminder) {
+  const task = reminder.task;
+  const why = reminderReasons(reminder);
+  const last = task.reminders.at(-1);
+  const meta = [last ? t('sv.rem.auto', { n: task.reminders.length, time: fmtTime(last.at) }) : t('sv.rem.auto.none')];
+  if (task.notices.length) meta.push(t('sv.rem.notices', { n: task.notices.length }));
+  const item = el('li', { class: `rem rem-${task.status}`, dataset: { id: task.id } });
+  const actions = el('div', { class: 'rem-actions' }, el('button', { type: 'button', class: 'rem-open', onclick: () => openTask(task.id, { reveal: true }) }, t('sv.rem.open')));
+  const leads = state.me.role === 'department_handler' && state.me.scope?.department === task.lead;
+  if (state.all) {
+    const note = el('textarea', { rows: 2, class: 'rem-note' }, t('sv.rem.note', { days: 5, indicator: task.indicator, why }));
+    const days = el('input', { type: 'number', min: 0, max: 250, value: 5, class: 'rem-days' });
+    const form = el('div', { class: 'rem-form', hidden: true },
+      el('label', { class: 'field' }, el('span', {}, t('sv.notice.note')), note),
+      el('div', { class: 'rem-form-row' },
+        el('label', { class: 'field' }, el('span', {}, t('sv.notice.days')), days),
+        el('button', { type: 'button', class: 'danger rem-send', onclick: () => send(`/api/supervision/tasks/${task.id}/notices`, 'POST', { note: note.value, respond_within_working_days: Number(days.value || 0), version: task.version }, 'sv.notice.sent') }, t('sv.notice.send'))));
+    actions.append(el('button', { type: 'button', class: 'danger rem-notice', onclick: () => { form.hidden = !form.hidden; if (!form.hidden) note.focus(); } }, t('sv.rem.notice')));
+    item.append(rowOf(task, why, meta), actions, form);
+  } else {
+    if (leads) actions.append(el('button', { type: 'button', class: 'primary', onclick: () => openTask(task.id, { reveal: true }) }, t('sv.rem.report')));
+    item.append(rowOf(task, why, meta), actions);
+  }
+  return item;
+}
+
+function rowOf(task, why, meta) {
+  return el('div', { class: 'rem-main' },
+    el('div', { class: 'rem-title' }, statusBadge(task.status), el('strong', {}, `#${task.id} ${task.indicator}`), el('span', { class: 'nowrap' }, task.target), el('span', { class: 'muted small' }, `${t('sv.c.lead')}：${deptName(task.lead, true)}`)),
+    el('div', { class: `rem-why small ${task.status}` }, why),
+    el('div', { class: 'muted small' }, meta.join(' · ')));
+}
+
+async function toggleReminders(show) {
+  const panel = document.getElementById('reminders');
+  const open = show === undefined ? panel.hidden : show;
+  panel.hidden = !open;
+  document.getElementById('btn-reminders').setAttribute('aria-expanded', String(open));
+  if (!open) return;
+  // Opened: read them again, the server's sweep may have recorded reminders since.
+  try {
+    state.reminders = await api('/api/supervision/reminders', { query: filters() });
+    drawReminders();
+  } catch (error) {
+    showError(error);
+  }
 }
 
 // ---------------------------------------------------------------- import
@@ -381,16 +541,78 @@ async function importRequest(preview) {
   return api('/api/supervision/import', { method: 'POST', query, body: { text, name: name || undefined, year: year ? Number(year) : undefined } });
 }
 
+/** Text with the line ends the server shows as ⏎ drawn light, so that the words stand out. */
+function withBreaks(text) {
+  return text.split('⏎').flatMap((part, i) => (i ? [el('span', { class: 'nl' }, '⏎'), part] : [part]));
+}
+
+function stepItem(step, answer) {
+  const excerpt = step.kind === 'encoding'
+    ? el('div', { class: 'pv-excerpt' }, t('sv.i.encoding.converted', { encoding: answer.encoding }))
+    : el('div', { class: 'pv-excerpt' },
+      step.before ? el('span', { class: 'ctx' }, '…', ...withBreaks(step.before)) : null,
+      el('del', {}, ...withBreaks(step.original)),
+      step.replacement ? el('ins', {}, ...withBreaks(step.replacement)) : null,
+      step.after ? el('span', { class: 'ctx' }, ...withBreaks(step.after), '…') : null,
+      step.original_chars > 40 ? el('span', { class: 'muted small' }, ` ${t('sv.i.chars', { n: step.original_chars })}`) : null);
+  return el('li', { class: `pv-step pv-${step.kind}`, title: step.text },
+    el('div', { class: 'pv-step-head' },
+      el('span', { class: 'pv-kind' }, t(`sv.k.${step.kind}`)),
+      step.kind === 'encoding' ? null : el('span', { class: 'pv-pos' }, t('sv.i.pos', step))),
+    excerpt,
+    step.note ? el('div', { class: 'muted small pv-note' }, step.note) : null);
+}
+
+function periodLabel(item) {
+  if (item.kind === 'achievement') return t('sv.i.achievement');
+  if (/^\d{4}$/.test(item.period)) return t('sv.i.later', { period: item.period });
+  if (item.period === 'this_year') return t('sv.i.this_year');
+  return t('sv.i.plan', { period: item.period });
+}
+
+function previewView(answer) {
+  const encoding = answer.converted
+    ? el('p', { class: 'pv-encoding converted' }, '✓ ', t('sv.i.encoding.converted', { encoding: answer.encoding }))
+    : el('p', { class: 'pv-encoding muted small' }, t('sv.i.encoding.utf8'));
+  const th = (key) => el('th', {}, t(key));
+  const suggested = (x) => x.lead ? [deptName(x.lead), x.co_departments.length ? el('div', { class: 'muted small' }, `（${x.co_departments.map((c) => deptName(c, true)).join('、')}）`) : null] : el('span', { class: 'muted' }, t('sv.unassigned'));
+  return [
+    el('p', { class: 'pv-summary' }, t('sv.i.found', { name: answer.name, year: answer.year, items: answer.items_found, n: answer.targets.length })),
+    encoding,
+    el('details', { class: 'pv-block', id: 'pv-steps', open: true },
+      el('summary', {}, t('sv.i.steps', { n: answer.steps.length })),
+      answer.steps.length
+        ? el('ol', { class: 'pv-steps' }, ...answer.steps.map((step) => stepItem(step, answer)))
+        : el('p', { class: 'muted small' }, t('sv.i.steps.none'))),
+    el('details', { class: 'pv-block', id: 'pv-targets', open: true },
+      el('summary', {}, t('sv.i.targets', { n: answer.targets.length })),
+      el('div', { class: 'table-scroll' }, el('table', {},
+        el('thead', {}, el('tr', {}, th('sv.i.line'), th('sv.c.indicator'), th('sv.c.target'), th('sv.i.suggested'), th('sv.c.quote'))),
+        el('tbody', {}, ...answer.targets.map((x) => el('tr', {},
+          el('td', { class: 'num' }, String(x.line)),
+          el('td', { class: 'ind' }, x.indicator),
+          el('td', { class: 'nowrap' }, x.target),
+          el('td', { class: 'dept' }, suggested(x)),
+          el('td', { class: 'quote-cell' }, x.quote))))))),
+    el('details', { class: 'pv-block', id: 'pv-others' },
+      el('summary', {}, t('sv.i.others', { n: answer.others.length })),
+      el('div', { class: 'table-scroll' }, el('table', {},
+        el('thead', {}, el('tr', {}, th('sv.i.line'), th('sv.i.kind'), th('sv.c.indicator'), th('sv.i.value'), th('sv.c.quote'))),
+        el('tbody', {}, ...answer.others.map((x) => el('tr', {},
+          el('td', { class: 'num' }, String(x.line)),
+          el('td', { class: 'nowrap' }, periodLabel(x)),
+          el('td', { class: 'ind' }, x.indicator),
+          // An achievement or a plain value reads as written (60 家), a bound with its sign (≥ 60 家).
+          el('td', { class: 'nowrap' }, x.cmp === '=' ? x.target.replace(/^≈\s*/, '') : x.target),
+          el('td', { class: 'quote-cell' }, x.quote))))))),
+  ];
+}
+
 async function previewImport() {
   const box = document.getElementById('i-preview');
   try {
     const answer = await importRequest(true);
-    box.replaceChildren(
-      el('p', {}, t('sv.i.found', { name: answer.name, year: answer.year, items: answer.items_found, n: answer.targets.length })),
-      el('div', { class: 'table-scroll' }, el('table', {},
-        el('thead', {}, el('tr', {}, el('th', {}, t('sv.c.indicator')), el('th', {}, t('sv.c.target')), el('th', {}, t('sv.c.lead')), el('th', {}, t('sv.c.quote')))),
-        el('tbody', {}, ...answer.targets.map((x) => el('tr', {}, el('td', {}, x.indicator), el('td', { class: 'nowrap' }, x.target), el('td', {}, deptName(x.lead)), el('td', { class: 'small' }, x.quote)))))),
-    );
+    box.replaceChildren(...previewView(answer));
     document.getElementById('i-confirm').disabled = false;
   } catch (error) {
     if (error.status === undefined) toast(error.message, 'error');
@@ -471,6 +693,8 @@ async function start() {
   document.getElementById('btn-csv').addEventListener('click', () => download('/api/supervision/export.csv'));
   document.getElementById('btn-print').addEventListener('click', printView);
   document.getElementById('filters').addEventListener('change', load);
+  document.getElementById('btn-reminders').addEventListener('click', () => toggleReminders());
+  document.getElementById('rem-close').addEventListener('click', () => toggleReminders(false));
   await load();
 }
 
