@@ -115,6 +115,8 @@ test('a report without a description is refused with a sentence and nothing is s
     await page.click('#report-submit');
     await page.waitForSelector('#report-error:has-text("请描述一下遇到的问题")');
     assert.equal(sent, 0);
+    await page.locator('#report-error').scrollIntoViewIfNeeded();
+    await shot(page, 'citizen-no-description');
     assert.deepEqual(page.problems, []);
   } finally {
     await browser.close();

@@ -259,5 +259,134 @@ test('an administrator sees the grid without case data, and no errors', async ()
   await page.waitForFunction(() => document.querySelectorAll('.leaflet-gridStreets-pane path').length > 0);
   assert.match(await page.textContent('#summary'), /管理员/);
   assert.equal(await page.locator('.leaflet-marker-pane [data-case]').count(), 0);
+  await page.waitForTimeout(600);
+  await shot(page, 'command-center-admin');
   assert.deepEqual(page.problems, []);
+});
+
+/** Font size in px of the first element matching `selector`. */
+const fontSize = (page, selector) => page.$eval(selector, (node) => parseFloat(getComputedStyle(node).fontSize));
+
+test('on 2560 and 4K walls the text, markers and panel grow with the screen', async () => {
+  // At 1440 wide, the reference sizes.
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'commander');
+  await page.waitForSelector('.cluster-ring');
+  const base = {
+    kpi: await fontSize(page, '[data-kpi="reported"] dd'),
+    label: await fontSize(page, '.filters label'),
+  };
+  await page.close();
+
+  for (const [width, height, grow] of [[2560, 1440, 1.3], [3840, 2160, 1.9]]) {
+    const wall = await startBrowser({ width, height });
+    try {
+      const page = await newPage(wall);
+      await signIn(page, server.base, 'commander');
+      await page.waitForSelector('#summary[data-shown]');
+      await page.waitForSelector('#live.on');
+      await page.waitForFunction(() => /\d/.test(document.querySelector('[data-kpi="reported"] dd')?.textContent || ''));
+      await page.waitForSelector('.cluster-ring');
+      await page.waitForTimeout(1000);
+      // Read from metres away: the type grows with the screen.
+      const kpi = await fontSize(page, '[data-kpi="reported"] dd');
+      const label = await fontSize(page, '.filters label');
+      assert.ok(kpi >= base.kpi * grow, `KPI figures grow at ${width} (${kpi}px vs ${base.kpi}px)`);
+      assert.ok(label >= base.label * grow, `filter labels grow at ${width} (${label}px vs ${base.label}px)`);
+      assert.ok(await fontSize(page, '#topbar nav.pages a') >= 15 * grow, 'the top bar grows too');
+      // Markers and groups are drawn larger than their Leaflet box.
+      const ring = await page.locator('.cluster-ring').first().boundingBox();
+      const box = await page.locator('.leaflet-marker-icon.case-cluster').first().boundingBox();
+      assert.ok(ring.width >= box.width * 1.35, `groups are scaled up (${ring.width} in a ${box.width} box)`);
+      // The panel sits beside the map, wider than at desk size; the map takes the rest.
+      const side = await page.locator('.side').boundingBox();
+      const map = await page.locator('#map').boundingBox();
+      assert.ok(side.x + side.width <= map.x + 1, 'the side panel is beside the map');
+      assert.ok(side.width >= 360 * grow, `the side panel widens (${side.width}px)`);
+      assert.ok(map.width >= width * 0.7 && map.height >= height * 0.8, `the map fills the wall (${map.width}×${map.height})`);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `nothing sticks out sideways (${overflow}px)`);
+      await shot(page, `command-wall-${width}`);
+      assert.deepEqual(page.problems, []);
+      assert.deepEqual(wall.outside, []);
+    } finally {
+      await wall.close();
+    }
+  }
+});
+
+/** Presses Tab until `test` holds for the focused element (at most `limit` times). */
+async function tabUntil(page, test, what, { limit = 80, arg } = {}) {
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(test, arg)) return;
+  }
+  assert.fail(`Tab never reached ${what}`);
+}
+
+/** Whether the focused element shows a focus ring a person can see. */
+const focusVisible = (page) => page.evaluate(() => {
+  const node = document.activeElement;
+  const style = getComputedStyle(node);
+  return node.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+});
+
+test('the command center is usable with the keyboard alone', async () => {
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'commander');
+  await page.waitForSelector('#summary[data-shown]');
+  await page.waitForSelector('#live.on');
+  const all = Number(await page.$eval('#summary', (node) => node.dataset.shown));
+
+  // A case arrives on the feed while the page is open.
+  const [cell] = (await (await fetch(`${server.base}/api/grid/cell`)).json()).features.slice(40, 41);
+  const point = pointInside(cell);
+  const reported = await call(await login('citizen'), '/api/cases', {
+    method: 'POST',
+    body: { title: '键盘测试：路口信号灯不亮', description: `十字路口的信号灯全部不亮，车辆通行混乱。（测试 ${Date.now()}）`, location: point },
+  });
+  assert.equal(reported.status, 201, JSON.stringify(reported.body));
+  const id = reported.body.case.id;
+  await page.waitForSelector(`.activity-item[data-case="${id}"]`);
+  await waitForShown(page, all + 1);
+
+  // Tab from the top of the page to the state filter; pick 待受理 with the arrow keys.
+  await page.evaluate(() => document.activeElement?.blur());
+  await tabUntil(page, () => document.activeElement?.id === 'f-state', 'the state filter');
+  assert.ok(await focusVisible(page), 'the focused filter shows a focus ring');
+  const options = await page.$$eval('#f-state option', (o) => o.map((x) => x.value));
+  const reportedAt = options.indexOf('reported');
+  assert.ok(reportedAt > 0, options.join());
+  for (let i = 0; i < reportedAt; i += 1) await page.keyboard.press('ArrowDown');
+  assert.equal(await page.inputValue('#f-state'), 'reported');
+  await page.waitForFunction((n) => Number(document.getElementById('summary').dataset.shown) < n, all + 1);
+  assert.match(page.url(), /state=reported/);
+  await shot(page, 'command-keyboard-filter');
+
+  // On to the live feed: the new case's line; Enter flies to it and opens its popup.
+  await tabUntil(page, (caseId) => document.activeElement?.dataset?.case === String(caseId) && document.activeElement.classList.contains('activity-item'), 'the new case in the live feed', { arg: id });
+  assert.ok(await focusVisible(page), 'the focused feed line shows a focus ring');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector(`.case-pop[data-case="${id}"]`);
+  assert.match(await page.textContent(`.case-pop[data-case="${id}"]`), /信号灯不亮/);
+  await page.waitForTimeout(400);
+  await shot(page, 'command-keyboard-popup');
+  // Further on, the map itself and then its cases and groups, each with a visible ring.
+  await tabUntil(page, () => document.activeElement?.id === 'map', 'the map');
+  assert.ok(await focusVisible(page), 'the focused map shows a focus ring');
+  await tabUntil(page, () => document.activeElement?.matches('.leaflet-marker-icon'), 'a case or group on the map', { limit: 10 });
+  const ring = await page.evaluate(() => {
+    const dot = document.activeElement.querySelector('.case-dot, .cluster-ring');
+    const style = getComputedStyle(dot);
+    return style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+  });
+  assert.ok(ring, 'the focused marker shows a focus ring');
+  // Back to all cases with the keyboard: the reset button.
+  await page.focus('#f-area');
+  await page.keyboard.press('Shift+Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'filters-reset');
+  await page.keyboard.press('Enter');
+  await waitForShown(page, all + 1);
+  assert.deepEqual(page.problems, []);
+  assert.deepEqual(browser.outside, []);
 });

@@ -58,6 +58,57 @@ async function citizenReport(title, description) {
 
 const timelineLength = (page) => page.locator('#case-view .timeline > li').count();
 
+/** Gives a command through the API (to set a case up; the commands under test go through the page). */
+async function command(account, id, body) {
+  const token = await login(account);
+  const response = await fetch(`${server.base}/api/cases/${id}/commands`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+/** The case and its history as the API has them (read only, to check what the page did). */
+async function detailOf(id, account = 'dispatcher') {
+  const token = await login(account);
+  const response = await fetch(`${server.base}/api/cases/${id}`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(response.status, 200);
+  return response.json();
+}
+
+/** A citizen's report, accepted and dispatched to 城管 (chengguan): the department is handling it. */
+async function handlingCase(title, description) {
+  const id = await citizenReport(title, description);
+  await command('dispatcher', id, { command: 'accept' });
+  await command('dispatcher', id, { command: 'dispatch', department: 'chengguan' });
+  return id;
+}
+
+async function removeToasts(page) {
+  await page.evaluate(() => document.querySelectorAll('#toasts .toast').forEach((toast) => toast.remove()));
+}
+
+/**
+ * Opens `action`'s dialog, checks that an empty reason is refused in words without a request, fills
+ * `reason` into `field`, submits, and waits for the history to reach `entries`.
+ */
+async function giveWithReason(page, action, field, reason, entries) {
+  await page.click(`#case-view .actions-bar button[data-action="${action}"]`);
+  await page.waitForSelector(`#command-dialog[open] ${field}`);
+  let sent = 0;
+  const count = (request) => request.url().includes('/commands') && (sent += 1);
+  page.on('request', count);
+  await page.click('#command-submit');
+  await page.waitForSelector('#command-error:not(.hidden)');
+  assert.match(await page.textContent('#command-error'), /请填写原因/);
+  assert.equal(sent, 0, 'nothing is sent without a reason');
+  page.off('request', count);
+  await page.fill(field, reason);
+  await page.click('#command-submit');
+  if (entries) await waitForTimeline(page, entries);
+}
+
 async function waitForTimeline(page, n) {
   await page.waitForFunction((want) => document.querySelectorAll('#case-view .timeline > li').length === want, n);
 }
@@ -108,6 +159,7 @@ test('the dispatcher’s queue is sorted by deadline, overdue (red) first', asyn
   await page.click('.segments button[data-scope="finished"]');
   await page.waitForFunction(() => [...document.querySelectorAll('#queue-list a.qrow')].length > 0
     && [...document.querySelectorAll('#queue-list .badge.state')].every((b) => /已结案|不予受理|已合并/.test(b.textContent)));
+  await shot(page, 'case-desk-queue-finished');
   assert.deepEqual(page.problems, []);
   assert.deepEqual(browser.outside, []);
 });
@@ -230,6 +282,7 @@ test('acting on a case someone else has just changed is refused with a sentence'
   await second.click('#command-submit');
   await second.waitForSelector('#command-error:not(.hidden)');
   assert.equal(await second.textContent('#command-error-text'), '案件刚刚被其他人更新过，请刷新后再操作。');
+  await shot(second, 'case-desk-conflict');
   await second.click('#command-refresh');
   await second.waitForSelector('#command-dialog:not([open])', { state: 'attached' });
   await second.waitForSelector('#case-view button[data-command="dispatch"]');
@@ -350,6 +403,8 @@ test('extension asked by the department, approved by the dispatcher; supervision
   await page.waitForSelector('#case-view .case-head .badge.tier-district');
   assert.match(await page.textContent('#case-view .case-head'), /需要区级多部门联动/);
   assert.match(await page.textContent('#case-view .chain'), /哈希链校验通过/);
+  await removeToasts(page);
+  await shot(page, 'case-desk-escalated');
   assert.deepEqual(page.problems, []);
 });
 
@@ -371,6 +426,8 @@ test('a suggested duplicate is merged from the case page', async () => {
   assert.match(await page.textContent('#case-view .timeline > li:last-child'), /合并到其他案件/);
   // Merged cases leave the open queue; the target names what it took in.
   await page.waitForFunction((id) => !document.querySelector(`#queue-list a.qrow[data-id="${id}"]`), second);
+  await removeToasts(page);
+  await shot(page, 'case-desk-merged');
   await page.click(`#case-view .facts a[href="#case=${first}"]`);
   await page.waitForSelector(`#case-view .case-kicker:has-text("#${first}")`);
   await page.waitForSelector(`#case-view .facts a[href="#case=${second}"]`);
@@ -401,5 +458,154 @@ test('a proposal (建议提案) shows its kind, number, session, proposer and de
   for (const part of ['人大代表建议', '第0123号', '区十七届人大五次会议', '王代表', '办结时限']) {
     assert.ok(text.includes(part), `${part} in ${text}`);
   }
+  await shot(page, 'case-desk-proposal');
   assert.deepEqual(page.problems, []);
+});
+
+test('the department returns a misrouted case (退回) with a reason; it is back with the dispatcher', async () => {
+  const id = await handlingCase('小区绿化带树木倒伏', '幸福里小区东门绿化带一棵大树被风刮倒，压住了人行道。');
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'handler');
+  await openCase(page, id);
+  assert.equal(await timelineLength(page), 3);
+  await giveWithReason(page, 'return', '#f-reason', '树木倒伏属园林部门职责，非城管管辖，请改派。');
+  await page.waitForSelector('.toast.ok:has-text("退回")');
+
+  const { case: after, history } = await detailOf(id);
+  assert.equal(after.state, 'accepted', 'the case is back at the dispatch stage');
+  assert.equal(after.handler, null);
+  assert.equal(after.return_count, 1);
+  assert.equal(after.reason, '树木倒伏属园林部门职责，非城管管辖，请改派。');
+  assert.equal(history.length, 4);
+  assert.equal(history.at(-1).kind.type, 'returned');
+  assert.equal(history.at(-1).actor.role, 'department_handler');
+
+  // The dispatcher sees it in the queue again, can dispatch it anew, and the history says why.
+  await signIn(page, server.base, 'dispatcher');
+  await openCase(page, id);
+  await page.waitForSelector('#case-view .case-head .badge.state:has-text("已立案")');
+  assert.match(await page.textContent('#case-view .timeline > li:last-child'), /退回[\s\S]*原因：树木倒伏属园林部门职责/);
+  await page.waitForSelector('#case-view button[data-command="dispatch"]');
+  await page.waitForSelector(`#queue-list a.qrow[data-id="${id}"]`);
+  assert.match(await page.textContent('#case-view .chain'), /哈希链校验通过/);
+  await removeToasts(page);
+  await shot(page, 'case-desk-returned');
+  // The handler's tab asked for the case once more after returning it, and may no longer read it:
+  // the browser logs that 404 itself.
+  assert.deepEqual(page.problems.filter((p) => !/status of 404/.test(p)), []);
+});
+
+test('the dispatcher rejects a report (不予受理) with a reason the reporter will see', async () => {
+  const id = await citizenReport('咨询明天天气', '请问明天东丽区会下雨吗？要不要带伞？');
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'dispatcher');
+  await openCase(page, id);
+  await page.waitForSelector(`#queue-list a.qrow[data-id="${id}"]`);
+  await giveWithReason(page, 'reject', '#f-reason', '天气咨询不属于城市管理事项，请拨打12121气象热线。', 2);
+  await page.waitForSelector('#case-view .case-head .badge.state:has-text("不予受理")');
+  assert.match(await page.textContent('#case-view .timeline > li:last-child'), /不予立案[\s\S]*原因：天气咨询不属于城市管理事项/);
+  assert.equal(await page.locator('#case-view .actions-bar button').count(), 0, 'nothing is left to do');
+  // A rejected case leaves the open queue and is listed among the finished ones.
+  await page.waitForFunction((caseId) => !document.querySelector(`#queue-list a.qrow[data-id="${caseId}"]`), id);
+  await page.click('.segments button[data-scope="finished"]');
+  await page.waitForSelector(`#queue-list a.qrow[data-id="${id}"]`);
+
+  const { case: after, history } = await detailOf(id);
+  assert.equal(after.state, 'rejected');
+  assert.equal(after.reason, '天气咨询不属于城市管理事项，请拨打12121气象热线。');
+  assert.equal(after.deadline, null, 'no deadline runs on a rejected case');
+  assert.equal(history.at(-1).kind.type, 'rejected');
+  // The reporter reads the reason on their own copy of the case.
+  const mine = await detailOf(id, 'citizen');
+  assert.equal(mine.case.reason, after.reason);
+  await removeToasts(page);
+  await shot(page, 'case-desk-rejected');
+  assert.deepEqual(page.problems, []);
+});
+
+test('the dispatcher denies an extension request (驳回延期); the deadline stays', async () => {
+  const id = await handlingCase('路面塌陷', '幸福里小区西侧道路出现一个直径一米左右的塌陷坑，车辆绕行。');
+  await command('handler', id, { command: 'request_extension', hours: 40, reason: '需要等待管线单位勘察' });
+  const before = (await detailOf(id)).case;
+  assert.equal(before.pending_extension.hours, 40);
+
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'dispatcher');
+  await openCase(page, id);
+  assert.match(await page.textContent('#case-view .facts'), /申请延期 40 小时：需要等待管线单位勘察/);
+  const buttons = await page.$$eval('#case-view .actions-bar button', (b) => b.map((x) => x.dataset.action));
+  assert.ok(buttons.includes('approve_extension') && buttons.includes('deny_extension'), buttons.join());
+  await page.click('#case-view button[data-action="deny_extension"]');
+  await page.waitForSelector('#command-dialog[open] #f-reason');
+  assert.match(await page.textContent('#command-dialog'), /申请延期 40 小时，理由：需要等待管线单位勘察/);
+  await page.click('#command-cancel');
+  await giveWithReason(page, 'deny_extension', '#f-reason', '塌陷影响通行，须按原时限先行围挡处置。', 5);
+  assert.match(await page.textContent('#case-view .timeline > li:last-child'), /驳回延期[\s\S]*原因：塌陷影响通行/);
+  assert.equal(await page.locator('#case-view button[data-action="deny_extension"]').count(), 0);
+  assert.doesNotMatch(await page.textContent('#case-view .facts'), /申请延期 40 小时/, 'no extension is pending any more');
+
+  const { case: after, history } = await detailOf(id);
+  assert.equal(after.state, 'handling');
+  assert.equal(after.pending_extension, null);
+  assert.equal(after.deadline.due_at, before.deadline.due_at, 'the deadline did not move');
+  assert.equal(history.at(-1).kind.type, 'extension_denied');
+  assert.equal(history.at(-1).kind.reason, '塌陷影响通行，须按原时限先行围挡处置。');
+  await removeToasts(page);
+  await shot(page, 'case-desk-extension-denied');
+  assert.deepEqual(page.problems, []);
+});
+
+test('a verification that fails (核查不通过) sends the case back to the department as rework', async () => {
+  const id = await handlingCase('人行道护栏损坏', '幸福里小区南门外人行道护栏被撞坏，断口很锋利。');
+  const token = await login('handler');
+  const form = new FormData();
+  form.append('photo', new Blob([png(44, 33, [90, 90, 200])], { type: 'image/png' }), 'after.png');
+  const uploaded = await fetch(`${server.base}/api/photos`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
+  const answer = await uploaded.text();
+  assert.equal(uploaded.status, 201, answer);
+  const { photos } = JSON.parse(answer);
+  await command('handler', id, { command: 'feedback', evidence: photos, note: '护栏已修复。' });
+
+  const page = await newPage(browser);
+  await signIn(page, server.base, 'dispatcher');
+  await openCase(page, id);
+  await page.waitForSelector('#case-view .case-head .badge.state:has-text("待核查")');
+  await giveWithReason(page, 'verify_fail', '#f-note', '现场查看护栏只用铁丝临时绑扎，未更换损坏部分。', 5);
+  await page.waitForSelector('#case-view .case-head .badge.state:has-text("处置中")');
+  assert.match(await page.textContent('#case-view .timeline > li:last-child'), /核查不通过（返工）[\s\S]*原因：现场查看护栏只用铁丝临时绑扎/);
+  assert.equal(await page.locator('#case-view button[data-command="verify"]').count(), 0);
+
+  const { case: after, history } = await detailOf(id);
+  assert.equal(after.state, 'handling');
+  assert.equal(after.rework_count, 1);
+  assert.equal(after.department, 'chengguan', 'the same department does it again');
+  assert.equal(history.at(-1).kind.type, 'verification_failed');
+  assert.equal(history.at(-1).actor.role, 'dispatcher');
+  await removeToasts(page);
+  await shot(page, 'case-desk-verify-failed');
+  assert.deepEqual(page.problems, []);
+});
+
+test('on a 2560×1440 wall the desk shows the queue beside the case', async () => {
+  const wall = await startBrowser({ width: 2560, height: 1440 });
+  try {
+    const page = await newPage(wall);
+    await signIn(page, server.base, 'dispatcher');
+    await page.waitForSelector('#queue-list a.qrow');
+    await page.click('#queue-list a.qrow >> nth=0');
+    await page.waitForSelector('#case-view .timeline > li');
+    await page.waitForSelector('#case-view .map-inset path.cell-outline');
+    await page.waitForTimeout(500);
+    const queue = await page.locator('#queue').boundingBox();
+    const pane = await page.locator('#case-pane').boundingBox();
+    assert.ok(queue.x + queue.width <= pane.x + 1, 'the queue is beside the case');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `nothing sticks out sideways (${overflow}px)`);
+    await removeToasts(page);
+    await shot(page, 'desk-wall-2560');
+    assert.deepEqual(page.problems, []);
+    assert.deepEqual(wall.outside, []);
+  } finally {
+    await wall.close();
+  }
 });

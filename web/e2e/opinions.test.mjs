@@ -129,6 +129,7 @@ test('placing a post twice is refused in words; a supervisor reads without the a
   assert.equal(await page.locator('button.op-place').count(), 0, 'a supervisor may not place posts');
   assert.match(await page.textContent('#op-intro'), /您可以查看舆情/);
   assert.equal(await page.locator('#topbar nav.pages a[href="/ui/opinions.html"].current').count(), 1);
+  await shot(page, 'opinions-supervisor');
   assert.deepEqual(page.problems, []);
   await page.close();
 
@@ -157,6 +158,7 @@ test('placing a post twice is refused in words; a supervisor reads without the a
   await desk.mouse.click(box.x + spot.x, box.y + spot.y);
   await desk.click('#place-submit');
   await desk.waitForSelector('.toast.error:has-text("已经立案或并入案件")');
+  await shot(desk, 'opinions-placed-twice');
   await desk.waitForSelector(`#op-${another.id}`, { state: 'detached' });
   assert.deepEqual(
     desk.problems.filter((p) => !/status of 409/.test(p)),

@@ -8,11 +8,11 @@ import { newPage, shot, signIn, startBrowser, startServer } from './harness.mjs'
 // ---------------------------------------------------------------- helpers
 
 /** A case reported by a citizen and handled by 城管, waiting for the grid worker's verification. */
-async function caseAwaitingVerification(base, point) {
+async function caseAwaitingVerification(base, point, { title = '小区门口垃圾桶满溢', description = '垃圾桶已经满出来好几天了，气味很大。' } = {}) {
   const citizen = await login(base, 'citizen');
   const outcome = await call(base, citizen, '/api/cases', {
     method: 'POST',
-    body: { title: '小区门口垃圾桶满溢', description: '垃圾桶已经满出来好几天了，气味很大。', location: point },
+    body: { title, description, location: point },
   });
   const id = outcome.case.id;
   const dispatcher = await login(base, 'dispatcher');
@@ -136,6 +136,7 @@ test('an open case of my cells can be settled from the list', async () => {
     await page.setInputFiles('#settle-photo', { name: 'cleared.png', mimeType: 'image/png', buffer: png(30, 30, [30, 120, 200]) });
     await page.waitForSelector('#settle-dialog .thumbs img');
     await page.fill('#settle-note', '已联系物业清走纸箱。');
+    await shot(page, 'grid-worker-settle-list');
     await page.click('#settle-confirm');
     await page.waitForSelector(`#open-list li[data-case="${id}"]`, { state: 'detached' });
     const worker = await login(server.base, 'gridworker');
@@ -228,6 +229,108 @@ test('without GPS the worker places the position with a tap on the map of their 
     await page.waitForSelector('#outcome-case');
     assert.match(await page.textContent('#outcome-cell'), new RegExp(target.properties.code));
     assert.deepEqual(page.problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a verification that fails needs a note and sends the case back to the department', async () => {
+  const id = await caseAwaitingVerification(server.base, pointInside(cells[3 % cells.length]), {
+    title: '健身器材损坏',
+    description: '小区广场的漫步机踏板断了，老人锻炼时容易受伤。',
+  });
+  const browser = await startBrowser(PHONE);
+  try {
+    const page = await newPage(browser);
+    await signIn(page, server.base, 'gridworker');
+    await page.click('#tab-verify');
+    const card = page.locator(`#verify-list li[data-case="${id}"]`);
+    await card.waitFor();
+    await card.locator('textarea').fill('踏板只是用胶带缠了一下，没有更换，仍然不能使用。');
+    await card.locator('button:has-text("核查不通过")').scrollIntoViewIfNeeded();
+    await shot(page, 'grid-worker-verify-fail');
+    await card.locator('button:has-text("核查不通过")').click();
+    await card.waitFor({ state: 'detached' });
+    await page.waitForSelector(`.toast.ok:has-text("#${id}")`);
+    const worker = await login(server.base, 'gridworker');
+    const detail = await call(server.base, worker, `/api/cases/${id}`);
+    assert.equal(detail.case.state, 'handling', 'back with the department');
+    assert.equal(detail.case.department, 'chengguan');
+    assert.equal(detail.case.rework_count, 1);
+    assert.equal(detail.case.reason, '踏板只是用胶带缠了一下，没有更换，仍然不能使用。');
+    const last = detail.history.at(-1);
+    assert.equal(last.kind.type, 'verification_failed');
+    assert.equal(last.actor.role, 'grid_worker');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+/** Presses Tab until `test(arg)` holds for the focused element. */
+async function tabUntil(page, test, what, { limit = 120, arg } = {}) {
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(test, arg)) return;
+  }
+  assert.fail(`Tab never reached ${what}`);
+}
+
+/** Whether the focused element shows a focus ring a person can see. */
+const focusVisible = (page) => page.evaluate(() => {
+  const node = document.activeElement;
+  const style = getComputedStyle(node);
+  return node.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+});
+
+test('the worker page works with the keyboard: tabs, a case of my cells, 自处置', async () => {
+  const citizen = await login(server.base, 'citizen');
+  const outcome = await call(server.base, citizen, '/api/cases', {
+    method: 'POST',
+    body: { title: '共享单车堵住盲道', description: '地铁站出口十几辆共享单车把盲道完全堵住了。', location: pointInside(cells[4 % cells.length]) },
+  });
+  const id = outcome.case.id;
+  const browser = await startBrowser(PHONE);
+  try {
+    const page = await newPage(browser);
+    await signIn(page, server.base, 'gridworker');
+    await page.waitForSelector('#tab-report[aria-selected="true"]');
+    // The tab bar: Tab reaches the selected tab, the arrow keys move between tabs.
+    await tabUntil(page, () => document.activeElement?.id === 'tab-report', 'the tab bar');
+    assert.ok(await focusVisible(page), 'the focused tab shows a focus ring');
+    await page.keyboard.press('ArrowRight');
+    await page.waitForSelector('#tab-open[aria-selected="true"]');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-open');
+    assert.equal(await page.isVisible('#section-open'), true);
+    assert.equal(await page.isVisible('#section-report'), false);
+    await page.keyboard.press('ArrowRight');
+    await page.waitForSelector('#tab-verify[aria-selected="true"]');
+    await page.keyboard.press('ArrowLeft');
+    await page.waitForSelector('#tab-open[aria-selected="true"]');
+
+    // Into the list: the case opens with Enter, its 当场解决 button is next, Enter opens the
+    // dialog with the confirm button focused, and Enter settles it.
+    await page.waitForSelector(`#open-list li[data-case="${id}"] .case-head`);
+    await tabUntil(page, (caseId) => document.activeElement?.matches(`#open-list li[data-case="${caseId}"] .case-head`), `case #${id}`, { arg: id, limit: 400 });
+    assert.ok(await focusVisible(page), 'the focused case shows a focus ring');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector(`#open-list li[data-case="${id}"] .case-head[aria-expanded="true"]`);
+    await page.waitForSelector(`#open-list li[data-case="${id}"] [data-settle]`);
+    await tabUntil(page, (caseId) => document.activeElement?.dataset?.settle === String(caseId), 'the settle button', { arg: id, limit: 10 });
+    assert.ok(await focusVisible(page), 'the focused settle button shows a focus ring');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#settle-dialog[open]');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'settle-confirm');
+    await shot(page, 'grid-worker-keyboard');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#settle-dialog[open]', { state: 'detached' }).catch(() => {});
+    await page.waitForSelector(`#open-list li[data-case="${id}"]`, { state: 'detached' });
+    const worker = await login(server.base, 'gridworker');
+    const detail = await call(server.base, worker, `/api/cases/${id}`);
+    assert.equal(detail.case.state, 'awaiting_verification');
+    assert.equal(detail.case.handler, 'grid');
+    assert.deepEqual(page.problems, []);
+    assert.deepEqual(browser.outside, []);
   } finally {
     await browser.close();
   }
