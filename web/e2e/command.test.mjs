@@ -316,9 +316,9 @@ test('on 2560 and 4K walls the text, markers and panel grow with the screen', as
 });
 
 /** Presses Tab until `test` holds for the focused element (at most `limit` times). */
-async function tabUntil(page, test, what, { limit = 80, arg } = {}) {
+async function tabUntil(page, test, what, { limit = 80, arg, backwards = false } = {}) {
   for (let i = 0; i < limit; i += 1) {
-    await page.keyboard.press('Tab');
+    await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
     if (await page.evaluate(test, arg)) return;
   }
   assert.fail(`Tab never reached ${what}`);
@@ -370,9 +370,12 @@ test('the command center is usable with the keyboard alone', async () => {
   await page.waitForSelector(`.case-pop[data-case="${id}"]`);
   assert.match(await page.textContent(`.case-pop[data-case="${id}"]`), /信号灯不亮/);
   await page.waitForTimeout(400);
+  // Focus moved into the popup: 「打开案件」 is where Enter would go next.
+  await page.waitForFunction(() => document.activeElement?.matches('.leaflet-popup a.pop-open'));
+  assert.ok(await focusVisible(page), 'the popup’s open link shows a focus ring');
   await shot(page, 'command-keyboard-popup');
-  // Further on, the map itself and then its cases and groups, each with a visible ring.
-  await tabUntil(page, () => document.activeElement?.id === 'map', 'the map');
+  // Back to the map itself, then forward to its cases and groups, each with a visible ring.
+  await tabUntil(page, () => document.activeElement?.id === 'map', 'the map', { backwards: true });
   assert.ok(await focusVisible(page), 'the focused map shows a focus ring');
   await tabUntil(page, () => document.activeElement?.matches('.leaflet-marker-icon'), 'a case or group on the map', { limit: 10 });
   const ring = await page.evaluate(() => {

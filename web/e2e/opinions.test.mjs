@@ -157,7 +157,7 @@ test('placing a post twice is refused in words; a supervisor reads without the a
   const box = await desk.locator('#place-map').boundingBox();
   await desk.mouse.click(box.x + spot.x, box.y + spot.y);
   await desk.click('#place-submit');
-  await desk.waitForSelector('.toast.error:has-text("已经立案或并入案件")');
+  await desk.waitForSelector('.toast.error:has-text("已被别人立案或并入案件")');
   await shot(desk, 'opinions-placed-twice');
   await desk.waitForSelector(`#op-${another.id}`, { state: 'detached' });
   assert.deepEqual(

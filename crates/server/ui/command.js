@@ -910,15 +910,24 @@ function flashMarker(marker) {
 }
 
 /** Flies to a case and opens its popup (a case outside the filters gets a popup of its own). */
-async function focusCase(id) {
+/** Shows case `id` on the map with its popup; from the keyboard, focus moves into the popup so that
+ *  「打开案件」 is one Tab away rather than behind every marker. */
+async function focusCase(id, { keyboard = false } = {}) {
+  const intoPopup = () => {
+    if (keyboard) requestAnimationFrame(() => document.querySelector('.leaflet-popup .pop-open')?.focus());
+  };
   const marker = view.markers.get(id);
   if (marker) {
     if (marker.options.pinned) {
-      flyThen(marker.getLatLng(), () => marker.openPopup());
+      flyThen(marker.getLatLng(), () => {
+        marker.openPopup();
+        intoPopup();
+      });
     } else {
       view.cluster.zoomToShowLayer(marker, () => {
         marker.openPopup();
         flashMarker(marker);
+        intoPopup();
       });
     }
     return;
@@ -937,6 +946,7 @@ async function focusCase(id) {
   }
   flyThen(L.latLng(at), () => {
     L.popup(popupOptions()).setLatLng(at).setContent(popupFor(c, { outside: !inFilters(c) })).openOn(view.map);
+    intoPopup();
   });
 }
 
@@ -1136,7 +1146,7 @@ function renderMajors() {
       const lead = c.department ? departmentByCode.get(c.department)?.name || c.department_name || c.department : null;
       return el(
         'button',
-        { type: 'button', class: 'major-card', 'data-case': c.id, 'data-colour': colour, 'aria-label': t('command.major.show', { id: c.id }) + ` · ${c.title}`, onclick: () => focusCase(c.id) },
+        { type: 'button', class: 'major-card', 'data-case': c.id, 'data-colour': colour, 'aria-label': t('command.major.show', { id: c.id }) + ` · ${c.title}`, onclick: (event) => focusCase(c.id, { keyboard: event.detail === 0 }) },
         el(
           'span',
           { class: 'major-top' },
@@ -1293,7 +1303,7 @@ function renderActivity() {
         {},
         el(
           'button',
-          { type: 'button', class: 'activity-item', 'data-case': entry.id, onclick: () => focusCase(entry.id) },
+          { type: 'button', class: 'activity-item', 'data-case': entry.id, onclick: (event) => focusCase(entry.id, { keyboard: event.detail === 0 }) },
           el('time', {}, clock(entry.at)),
           el('span', { class: `kind kind-${entry.kind}` }, t(`event.${entry.kind}`)),
           el('span', { class: 'what' }, `#${entry.id}`, entry.title ? ` ${entry.title}` : ''),

@@ -495,6 +495,20 @@ export function fmtSpan(ms) {
   return t('time.days', { n: Math.round(minutes / 144) / 10 });
 }
 
+/**
+ * A Leaflet map for a page: on the district's own tiles when `config.tile_url` is set (with their
+ * attribution, and without Leaflet's link to its website: a district's closed network has no
+ * internet), else a blank map the grid is drawn on. The map is reachable from its element
+ * (`leafletMap`, for tests and tools; not a global).
+ */
+export function districtMap(target, config, options = {}) {
+  const map = L.map(target, { attributionControl: Boolean(config?.tile_url), zoomSnap: 0.5, ...options });
+  map.attributionControl?.setPrefix(false);
+  map.getContainer().leafletMap = map;
+  if (config?.tile_url) L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 }).addTo(map);
+  return map;
+}
+
 /** How far the server's business clock is ahead of this browser's (its own error included). */
 let serverAheadMs = 0;
 

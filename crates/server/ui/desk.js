@@ -3,7 +3,7 @@
 // button per command the server allows now. Opened from the queue or by `#case=<id>`. Dispatchers
 // and the command center also register proposals (建议提案) here (docs/supervision.md, "Proposals").
 import {
-  addStrings, api, ApiFailure, COLOURS, el, fmtDeadline, fmtTime, homeFor, syncClock, reference, requireSignIn,
+  addStrings, api, ApiFailure, COLOURS, districtMap, el, fmtDeadline, fmtTime, homeFor, syncClock, reference, requireSignIn,
   serverNow, showError, stateName, t, toast, token, topBar, translatePage, uiConfig,
 } from '/ui/common.js';
 import { errorSentence, featureAt } from '/ui/report-form.js';
@@ -61,6 +61,7 @@ addStrings({
     'desk.sending': '正在提交…',
     'desk.uploading': '正在上传照片 {i}/{n}…',
     'desk.done': '已完成：{what}',
+    'desk.returned_away': '已退回 #{id}：案件回到受理员，不再在您的待办中。',
     'desk.refresh_case': '刷新案件',
     'desk.you': '（您）',
     'desk.hidden': '（不可见）',
@@ -285,6 +286,7 @@ addStrings({
     'desk.sending': 'Sending…',
     'desk.uploading': 'Uploading photo {i} of {n}…',
     'desk.done': 'Done: {what}',
+    'desk.returned_away': 'Returned #{id}: the case is back with the dispatcher and no longer in your queue.',
     'desk.refresh_case': 'Refresh the case',
     'desk.you': ' (you)',
     'desk.hidden': '(not shown)',
@@ -1183,10 +1185,7 @@ async function drawMap(c) {
   if (!map) {
     const box = el('div', { class: 'map-inset', role: 'img', 'aria-label': t('desk.map_label') });
     slot.append(box);
-    map = L.map(box, { scrollWheelZoom: false, zoomSnap: 0.5 });
-    if (config.tile_url) {
-      L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 }).addTo(map);
-    }
+    map = districtMap(box, config, { scrollWheelZoom: false });
   } else {
     slot.append(map.getContainer());
   }
@@ -1515,6 +1514,14 @@ async function submitCommand(event) {
     else await api(`/api/cases/${id}/commands`, { method: 'POST', query: { expected_version: version }, body });
     S.dialog = null;
     $('#command-dialog').close();
+    // A department that returns a case hands it back: it is no longer theirs to see, so the page
+    // goes back to the queue rather than reloading a case it may not read any more.
+    if (name === 'return' && S.me.role === 'department_handler') {
+      toast(t('desk.returned_away', { id }), 'ok');
+      if (S.openId === id) location.hash = '';
+      await loadQueue();
+      return;
+    }
     toast(t('desk.done', { what: `${t(`cmd.${name}`)} #${id}` }), 'ok');
     await Promise.all([S.openId === id ? loadCase() : null, loadQueue()]);
   } catch (error) {
@@ -1678,10 +1685,7 @@ function buildProposalMap() {
   P.ready ??= (async () => {
     const box = $('#p-map');
     const config = await uiConfig();
-    const map = L.map(box, { attributionControl: Boolean(config.tile_url), zoomSnap: 0.5, keyboard: true, scrollWheelZoom: false });
-    // For tests and tools: the map is reachable from its element (not a global).
-    box.leafletMap = map;
-    if (config.tile_url) L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 }).addTo(map);
+    const map = districtMap(box, config, { keyboard: true, scrollWheelZoom: false });
     const [cells, streets] = await Promise.all([cellLayer(), api('/api/grid/street')]);
     P.features = cells.features || [];
     P.mine = P.features.filter((f) => inScope(String(f.properties?.code || '')));

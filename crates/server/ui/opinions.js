@@ -2,7 +2,7 @@
 // (待定位 by default). A desk (dispatcher, command center) places a post that needs a place, or
 // overrides a dismissal, by dropping a pin on the grid map (POST /api/opinions/{id}/place); a
 // supervisor reads only. Rules: docs/api.md, "Public opinion (舆情)".
-import { addStrings, api, el, fmtTime, requireSignIn, showError, t, toast, topBar, translatePage, uiConfig } from '/ui/common.js';
+import { addStrings, api, districtMap, el, fmtTime, requireSignIn, showError, t, toast, topBar, translatePage, uiConfig } from '/ui/common.js';
 import { featureAt } from '/ui/report-form.js';
 
 addStrings({
@@ -50,7 +50,7 @@ addStrings({
     'op.placed.opened': '已立案：案件 #{id}',
     'op.placed.attached': '已并入在办案件 #{id}',
     'op.map_failed': '地图加载失败：{msg}',
-    'error.not_placeable': '这条舆情已经立案或并入案件，请刷新后查看。',
+    'error.not_placeable': '这条舆情刚刚已被别人立案或并入案件；列表已更新，请在「已立案」「已关联」里查看。',
   },
   en: {
     'op.title': 'Public opinion (舆情)',
@@ -96,7 +96,7 @@ addStrings({
     'op.placed.opened': 'Case #{id} opened',
     'op.placed.attached': 'Attached to open case #{id}',
     'op.map_failed': 'The map failed to load: {msg}',
-    'error.not_placeable': 'This post has already been placed. Refresh to see its case.',
+    'error.not_placeable': 'Someone has just placed this post; the list has been updated — see it under Opened or Attached.',
   },
 });
 
@@ -231,10 +231,7 @@ function buildMap() {
   place.ready ??= (async () => {
     const box = $('place-map');
     const config = await uiConfig();
-    const map = L.map(box, { attributionControl: Boolean(config.tile_url), zoomSnap: 0.5, keyboard: true });
-    // For tests and tools: the map is reachable from its element (not a global).
-    box.leafletMap = map;
-    if (config.tile_url) L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 }).addTo(map);
+    const map = districtMap(box, config, { keyboard: true });
     const [cells, streets] = await Promise.all([api('/api/grid/cell'), api('/api/grid/street')]);
     place.features = cells.features || [];
     const all = L.geoJSON(

@@ -2,7 +2,7 @@
 // department or park, the project list, and a form to register or update a project (its place picked
 // on a small map of the district). Import and export go through /api/projects/import|export.*.
 // Every formula: docs/projects.md.
-import { addStrings, api, el, homeFor, requireSignIn, serverNow, showError, t, toast, topBar, translatePage, uiConfig } from '/ui/common.js';
+import { addStrings, api, districtMap, el, homeFor, requireSignIn, serverNow, showError, t, toast, topBar, translatePage, uiConfig } from '/ui/common.js';
 
 addStrings({
   zh: {
@@ -170,8 +170,7 @@ let pickMap;
 let pickMarker;
 async function setupMap() {
   const config = await uiConfig();
-  pickMap = L.map('pick-map', { scrollWheelZoom: false, zoomSnap: 0.5 });
-  if (config.tile_url) L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 }).addTo(pickMap);
+  pickMap = districtMap('pick-map', config, { scrollWheelZoom: false });
   const streets = await api('/api/grid/street');
   const layer = L.geoJSON(streets, { interactive: false, style: { color: '#0b4f8a', weight: 1, fillColor: '#e3eefa', fillOpacity: 0.6 } }).addTo(pickMap);
   pickMap.fitBounds(layer.getBounds());

@@ -2,7 +2,7 @@
 // the position from the phone's GPS or a pin tapped on a small map, the text), plus the phone
 // furniture both pages use: the bottom tab bar, photos fetched with the bearer token, a lightbox,
 // the evidence of a case and the case list of all pages of a query.
-import { addStrings, api, ApiFailure, el, homeFor, reference, requireSignIn, t, uiConfig } from '/ui/common.js';
+import { addStrings, api, ApiFailure, districtMap, el, homeFor, reference, requireSignIn, t, uiConfig } from '/ui/common.js';
 
 addStrings({
   zh: {
@@ -600,13 +600,8 @@ export function reportForm(form, { me, variant, onReported }) {
   async function buildMap() {
     try {
       const config = await uiConfig();
-      map = L.map(mapBox, { attributionControl: Boolean(config.tile_url), zoomSnap: 0.5 });
-      // For tests and tools: the map is reachable from its element (not a global).
-      mapBox.leafletMap = map;
-      if (config.tile_url) {
-        tiles = true;
-        L.tileLayer(config.tile_url, { attribution: config.tile_attribution || '', maxZoom: 19 }).addTo(map);
-      }
+      map = districtMap(mapBox, config);
+      tiles = Boolean(config.tile_url);
       const layer = await api(worker ? '/api/grid/cell' : '/api/grid/street');
       features = layer.features || [];
       if (worker && me.scope?.areas?.length) {
