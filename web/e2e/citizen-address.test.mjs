@@ -76,3 +76,44 @@ test('an address naming no area of the district is said in words, and nothing is
     await browser.close();
   }
 });
+
+test('areaNamedIn: the most precise area, the longest name, and names that repeat across streets', async () => {
+  const browser = await startBrowser(PHONE);
+  try {
+    const page = await newPage(browser);
+    await page.goto(`${server.base}/ui/`);
+    const found = await page.evaluate(async () => {
+      const { areaNamedIn } = await import('/ui/report-form.js');
+      const areas = [
+        { code: '120110', name: '东丽区', level: 'district', parent: null },
+        { code: '120110001', name: '张贵庄街道', level: 'street', parent: '120110' },
+        { code: '120110002', name: '丰年村街道', level: 'street', parent: '120110' },
+        { code: '120110001001', name: '幸福社区', level: 'community', parent: '120110001' },
+        { code: '120110002001', name: '幸福社区', level: 'community', parent: '120110002' },
+        { code: '120110002002', name: '第1社区', level: 'community', parent: '120110002' },
+        { code: '120110002003', name: '丰年第1社区（生成）', level: 'community', parent: '120110002' },
+      ];
+      const code = (address) => {
+        const area = areaNamedIn(areas, address);
+        return area?.ambiguous ? area.ambiguous.map((a) => a.code) : area?.code ?? null;
+      };
+      return {
+        street: code('张贵庄街道某某路 12 号'),
+        longest: code('丰年第1社区 3 号楼'),
+        ambiguous: code('幸福社区 5 号楼'),
+        decided: code('丰年村街道幸福社区 5 号楼'),
+        none: code('火星大道 1 号'),
+      };
+    });
+    assert.deepEqual(found, {
+      street: '120110001',
+      longest: '120110002003',
+      ambiguous: ['120110001001', '120110002001'],
+      decided: '120110002001',
+      none: null,
+    });
+    await shot(page, 'citizen-address-signin');
+  } finally {
+    await browser.close();
+  }
+});

@@ -379,8 +379,8 @@ impl KpiFigure {
 /// What rows are ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SortBy {
-    /// The group's key (its code): areas in the order of their codes, categories in the
-    /// taxonomy's order.
+    /// The group's key (its code) in string order: areas in the order of their codes, categories
+    /// by code (B… before S… before Z…).
     Key,
     Figure(KpiFigure),
 }

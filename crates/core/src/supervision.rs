@@ -433,7 +433,10 @@ pub fn reminder_due(
     now: DateTime<Utc>,
     calendar: &WorkCalendar,
 ) -> Result<bool, CalendarError> {
-    if !matches!(assessment.status, Status::AtRisk | Status::Overdue) {
+    // A task once done stays done in its history (`decide` refuses a reminder then), even when a
+    // later corrected report puts it behind again: the two rules must agree, or the sweep would
+    // try it every hour.
+    if task.done_at.is_some() || !matches!(assessment.status, Status::AtRisk | Status::Overdue) {
         return Ok(false);
     }
     let Some(last) = task.last_chased() else {
@@ -1574,6 +1577,39 @@ mod tests {
         )
         .expect("decide");
         assert_eq!(more.len(), 1);
+    }
+
+    #[test]
+    fn a_done_task_reported_behind_again_is_not_reminded() {
+        let calendar = WorkCalendar::china();
+        let task = replay_task(TaskId(3), &history()).expect("replay");
+        assert!(task.done_at.is_some());
+        // A corrected report far below the target after it was met.
+        let corrected = apply(
+            task,
+            TaskChange::Progress {
+                value: 1.0,
+                evidence: vec![],
+                note: "更正：此前数据有误".into(),
+            },
+            at("2021-04-01T09:00:00+08:00"),
+        );
+        let now = at("2021-11-01T09:00:00+08:00");
+        let assessment = corrected.assess(now);
+        // Assessed from the latest report: behind again.
+        assert!(matches!(
+            assessment.status,
+            Status::AtRisk | Status::Overdue
+        ));
+        assert!(!reminder_due(&corrected, &assessment, now, &calendar).expect("covered"));
+        assert!(decide(
+            &corrected,
+            TaskChange::Remind {
+                status: Status::AtRisk,
+                reason: "进度滞后".into()
+            }
+        )
+        .is_err());
     }
 
     #[test]

@@ -98,6 +98,24 @@ impl Clock {
         }
     }
 
+    /// Picks up where a database's history left off: a training database whose clock was moved
+    /// holds events stamped ahead of the system clock, and a restarted server must not stamp the
+    /// next ones before them. An adjustable clock moves to `latest`; a fixed one cannot, so it says
+    /// so (the database should be served with `--adjustable-clock`).
+    pub fn resume_after(&self, latest: DateTime<Utc>) {
+        let ahead = latest - Utc::now();
+        if ahead <= TimeDelta::zero() {
+            return;
+        }
+        if self.adjustable {
+            self.ahead_ms
+                .fetch_max(ahead.num_milliseconds() + 1, Ordering::SeqCst); // +1: rounds up the sub-ms rest
+            tracing::warn!(%latest, "business clock resumed at the latest event of the database");
+        } else {
+            tracing::warn!(%latest, "the database's latest event is ahead of the system clock (it ran on a moved clock): new events will be stamped before it; serve it with --adjustable-clock");
+        }
+    }
+
     /// A receiver that changes whenever the clock is moved.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.moved.subscribe()
@@ -242,5 +260,19 @@ mod tests {
         ));
         assert!(!moved.has_changed().expect("sender alive"));
         assert!((clock.ahead() - TimeDelta::hours(30)).num_seconds().abs() < 5);
+    }
+
+    #[test]
+    fn a_restarted_clock_resumes_after_the_latest_event() {
+        let clock = Clock::adjustable();
+        let latest = Utc::now() + TimeDelta::days(3);
+        clock.resume_after(latest);
+        assert!(clock.now() >= latest);
+        // Never back: an earlier event changes nothing.
+        clock.resume_after(Utc::now() + TimeDelta::days(1));
+        assert!(clock.now() >= latest);
+        let fixed = Clock::system();
+        fixed.resume_after(latest);
+        assert_eq!(fixed.ahead(), TimeDelta::zero());
     }
 }

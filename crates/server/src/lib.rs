@@ -169,6 +169,10 @@ impl AppState {
         } else {
             clock::Clock::system()
         };
+        let head = *store.feed_head().borrow();
+        if let Some(last) = store.feed(head.saturating_sub(1), 1).await?.first() {
+            clock.resume_after(last.event.at);
+        }
         Ok(AppState(Arc::new(Shared {
             store,
             config,

@@ -850,7 +850,7 @@ pub struct ImportAnswer {
     pub encoding: String,
     /// The file was converted to UTF-8 from `encoding`.
     pub converted: bool,
-    /// Every cleaning step, in order of position (the encoding first when the file was converted).
+    /// Every cleaning step, in the extractor's order (the encoding first when the file was converted).
     pub steps: Vec<CleaningStepView>,
     /// Quantified items found in the report (targets and achievements of every period).
     pub items_found: usize,
@@ -1329,7 +1329,11 @@ pub async fn sweep_reminders(
                 status: shown.status,
                 reason: zh.join("；"),
             }),
-            Err(SupervisionError::VersionConflict { .. } | SupervisionError::Task(_)) => {}
+            // Changed meanwhile (someone acted on it): the next sweep looks again.
+            Err(SupervisionError::VersionConflict { .. }) => {}
+            Err(SupervisionError::Task(error)) => {
+                tracing::warn!(task = task.id.0, %error, "reminder sweep: the task refused a reminder");
+            }
             Err(error) => return Err(error),
         }
     }

@@ -483,4 +483,29 @@ async fn moving_the_business_clock_turns_deadlines_and_tells_the_feed() {
         .parse()
         .expect("a time");
     assert!(at > due, "the accept is stamped after the deadline: {at}");
+
+    // Sessions keep the real clock: 80 days on, a 12-hour sign-in still works and the feed, which
+    // told every move, is still open.
+    let far = move_to(
+        chrono::Utc::now() + chrono::TimeDelta::days(80),
+        admin.clone(),
+    )
+    .await;
+    assert_eq!(far.status, StatusCode::OK, "{}", far.text);
+    let me = app.get("/api/me", Some(&dispatcher)).await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.text);
+    let events = feed.drain(QUIET).await;
+    // Moves close together may be told once (the page re-reads once): the last one is told.
+    let told: chrono::DateTime<chrono::Utc> = events
+        .iter()
+        .rev()
+        .find(|e| e.event == "clock")
+        .and_then(|e| e.data["now"].as_str())
+        .expect("a clock event after the moves")
+        .parse()
+        .expect("a time");
+    assert!(
+        told > chrono::Utc::now() + chrono::TimeDelta::days(79),
+        "{told}"
+    );
 }

@@ -232,7 +232,7 @@ addStrings({
     'need.p_proposer': '请填写提出人。',
     'need.p_title': '请填写标题。',
     'need.p_place': '请选择所在网格（街道、社区、网格），或在地图上点一下。',
-    'need.p_due': '办理时限要晚于今天。',
+    'need.p_due': '办理时限不能早于今天。',
   },
   en: {
     'desk.title': 'Case desk',
@@ -457,7 +457,7 @@ addStrings({
     'need.p_proposer': 'Give the proposer.',
     'need.p_title': 'Give a title.',
     'need.p_place': 'Choose the grid cell (street, community, cell) or click the place on the map.',
-    'need.p_due': 'The handling deadline must be after today.',
+    'need.p_due': 'The handling deadline cannot be before today.',
   },
 });
 

@@ -2,7 +2,7 @@
 // the position from the phone's GPS or a pin tapped on a small map, the text), plus the phone
 // furniture both pages use: the bottom tab bar, photos fetched with the bearer token, a lightbox,
 // the evidence of a case and the case list of all pages of a query.
-import { addStrings, api, ApiFailure, districtMap, el, homeFor, reference, requireSignIn, t, uiConfig } from '/ui/common.js';
+import { addStrings, api, ApiFailure, districtMap, el, homeFor, lang, reference, requireSignIn, t, uiConfig } from '/ui/common.js';
 
 addStrings({
   zh: {
@@ -35,6 +35,7 @@ addStrings({
     'rf.located_address': '已按地址定位到「{name}」的中心（大致位置）；在地图上点一下可以改准。',
     'rf.address_unknown': '地址里没有本区的街道、社区或网格名称。请写上所在社区（例如「{example}」），或在地图上点选位置。',
     'rf.address_empty': '请先填写地址。',
+    'rf.address_ambiguous': '本区有 {n} 个「{name}」（在{where}）。请在地址里写上所在街道，或在地图上点选位置。',
     'rf.category': '问题类别',
     'rf.category_auto': '自动识别（根据描述）',
     'rf.title': '标题',
@@ -82,6 +83,7 @@ addStrings({
     'rf.located_address': 'Placed at the centre of “{name}” from the address (approximate); tap the map to be exact.',
     'rf.address_unknown': 'The address names no street, community or grid cell of the district. Write the community (e.g. “{example}”) or tap the map.',
     'rf.address_empty': 'Write the address first.',
+    'rf.address_ambiguous': 'The district has {n} places called “{name}” (in {where}). Add the street to the address, or tap the map.',
     'rf.category': 'Category',
     'rf.category_auto': 'Detect from the description',
     'rf.title': 'Title',
@@ -442,24 +444,42 @@ export function featureAt(features, point) {
   );
 }
 
+/** An area's name as people write it: without a note such as the demo's 「（生成）」. */
+export function bareName(name) {
+  return String(name || '').replace(/\s*[（(][^（）()]*[）)]\s*$/, '');
+}
+
 /**
  * The district's area the address names: the most precise area (a cell over a community over a
  * street) whose name the address contains, the longest name first (「第1社区」 is inside
- * 「张贵庄第1社区」). Null when it names none. There is no geocoder for house numbers on a
- * district's closed network; the names of its own areas are what every resident's address holds.
+ * 「张贵庄第1社区」). Names repeat across streets (幸福社区): then the one whose street (or
+ * community) the address also names; if that does not decide, `{ambiguous: [areas]}`. Null when the
+ * address names no area. There is no geocoder for house numbers on a district's closed network; the
+ * names of its own areas are what every resident's address holds.
  */
 export function areaNamedIn(areas, address) {
   const text = String(address || '').replace(/\s+/g, '');
   if (!text) return null;
   const rank = { cell: 0, community: 1, street: 2 };
-  let best = null;
+  const byCode = new Map(areas.map((area) => [area.code, area]));
+  let found = [];
   for (const area of areas) {
-    // A note after the name (the demo's 「（生成）」) is not part of what people write.
-    const name = String(area.name || '').replace(/\s*[（(][^（）()]*[）)]\s*$/, '');
+    const name = bareName(area.name);
     if (!(area.level in rank) || name.length < 2 || !text.includes(name)) continue;
-    if (!best || rank[area.level] < rank[best.level] || (rank[area.level] === rank[best.level] && name.length > best.bare.length)) best = { ...area, bare: name };
+    const best = found[0];
+    const better = !best || rank[area.level] < rank[best.level] || (rank[area.level] === rank[best.level] && name.length > bareName(best.name).length);
+    if (better) found = [area];
+    else if (rank[area.level] === rank[best.level] && name === bareName(best.name)) found.push(area);
   }
-  return best;
+  if (found.length <= 1) return found[0] || null;
+  const ancestorsNamed = (area) => {
+    let n = 0;
+    for (let up = byCode.get(area.parent); up; up = byCode.get(up.parent)) if (up.level !== 'district' && text.includes(bareName(up.name))) n += 1;
+    return n;
+  };
+  const most = Math.max(...found.map(ancestorsNamed));
+  const kept = found.filter((area) => ancestorsNamed(area) === most);
+  return kept.length === 1 ? kept[0] : { ambiguous: kept };
 }
 
 /** A point well inside a polygon feature: its bounds' centre if inside, else the inside point of a
@@ -669,8 +689,15 @@ export function reportForm(form, { me, variant, onReported }) {
     const ref = await reference();
     const area = areaNamedIn(ref.areas, text);
     if (!area) {
-      const example = (ref.areas.find((a) => a.level === 'community')?.name || '').replace(/\s*[（(][^（）()]*[）)]\s*$/, '');
+      const example = bareName(ref.areas.find((a) => a.level === 'community')?.name);
       addressNote.textContent = t('rf.address_unknown', { example });
+      addressNote.classList.add('warn');
+      return false;
+    }
+    if (area.ambiguous) {
+      const names = new Map(ref.areas.map((a) => [a.code, bareName(a.name)]));
+      const where = area.ambiguous.map((a) => names.get(a.code.slice(0, 9)) || a.code).join(lang() === 'en' ? ', ' : '、');
+      addressNote.textContent = t('rf.address_ambiguous', { name: bareName(area.ambiguous[0].name), n: area.ambiguous.length, where });
       addressNote.classList.add('warn');
       return false;
     }

@@ -10,6 +10,7 @@ import { addStrings, api, el, fmtTime, lang, reference, requireSignIn, serverNow
 
 addStrings({
   zh: {
+    'sv.changed': '这项任务刚刚有了新的记录（例如系统的催办提醒），已为您刷新；请核对后再提交一次。',
     'sv.title': '督办任务',
     'sv.import': '导入工作报告',
     'sv.export.xlsx': '导出 Excel',
@@ -131,6 +132,7 @@ addStrings({
     'sv.k.repeated_passage': '重复段落',
   },
   en: {
+    'sv.changed': 'This task has just had a new entry (a reminder, say); it has been refreshed. Check it and submit again.',
     'sv.title': 'Supervision tasks',
     'sv.import': 'Import a work report',
     'sv.export.xlsx': 'Export Excel',
@@ -383,6 +385,14 @@ async function send(path, method, body, done) {
     toast(t(done), 'ok');
     await load();
   } catch (error) {
+    // A reminder recorded by the sweep (or another desk) moved the task on: re-read it, so the
+    // next submit carries its new version.
+    if (error.code === 'version_conflict') {
+      toast(t('sv.changed'), 'error');
+      await load();
+      if (state.selected) await openTask(state.selected);
+      return;
+    }
     showError(error);
   }
 }
