@@ -7,6 +7,7 @@ import {
   caseColour,
   COLOURS,
   el,
+  escapeHtml,
   fmtDeadline,
   serverNow,
   syncClock,
@@ -720,10 +721,6 @@ function labelPoint(geometry) {
     }
   }
   return best;
-}
-
-function escapeHtml(text) {
-  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
 
 // ---------------------------------------------------------------- cases

@@ -495,6 +495,11 @@ export function fmtSpan(ms) {
   return t('time.days', { n: Math.round(minutes / 144) / 10 });
 }
 
+/** Text made safe for the few places that take HTML strings (Leaflet icons, ECharts tooltips). */
+export function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
 /**
  * A Leaflet map for a page: on the district's own tiles when `config.tile_url` is set (with their
  * attribution, and without Leaflet's link to its website: a district's closed network has no

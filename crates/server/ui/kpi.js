@@ -3,7 +3,7 @@
 // category), and "导出 Excel" downloads GET /api/kpis/export.xlsx for exactly what is shown: the
 // grouping, window, trend bucket, category, the table's rows in the table's order, in the page's
 // language. Every formula: docs/kpis.md.
-import { addStrings, api, el, fmtTime, homeFor, lang, requireSignIn, showError, t, toast, topBar, translatePage } from '/ui/common.js';
+import { addStrings, api, el, escapeHtml, fmtTime, homeFor, lang, requireSignIn, showError, t, toast, topBar, translatePage } from '/ui/common.js';
 
 addStrings({
   zh: {
@@ -451,7 +451,7 @@ function renderRank() {
       tooltip: {
         trigger: 'item',
         textStyle: { fontFamily },
-        formatter: (item) => `${item.name}<br><b>${t(`kpi.f.${field}`)} ${fmtFigure(kind, shown[item.dataIndex]?.figures[field])}</b>`,
+        formatter: (item) => `${escapeHtml(item.name)}<br><b>${t(`kpi.f.${field}`)} ${fmtFigure(kind, shown[item.dataIndex]?.figures[field])}</b>`,
       },
       xAxis: {
         type: 'value',
