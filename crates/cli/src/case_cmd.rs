@@ -124,17 +124,15 @@ pub struct ProposalArgs {
 }
 
 impl ProposalArgs {
-    /// The proposal, trimmed as the HTTP intake trims it; `None` without `--proposal-kind`.
+    /// The proposal, as the HTTP intake builds it; `None` without `--proposal-kind`.
     fn proposal(self) -> Option<Proposal> {
-        let trimmed = |text: Option<String>| text.map(|t| t.trim().to_string()).unwrap_or_default();
-        let kind = self.proposal_kind?;
-        Some(Proposal {
-            kind,
-            number: trimmed(self.proposal_number),
-            session: Some(trimmed(self.proposal_session)).filter(|s| !s.is_empty()),
-            due_at: self.proposal_due,
-            proposer: trimmed(self.proposal_proposer),
-        })
+        Some(Proposal::from_input(
+            self.proposal_kind?,
+            self.proposal_number.as_deref().unwrap_or_default(),
+            self.proposal_session.as_deref(),
+            self.proposal_proposer.as_deref().unwrap_or_default(),
+            self.proposal_due,
+        ))
     }
 }
 

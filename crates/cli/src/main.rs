@@ -369,7 +369,9 @@ async fn verify(db: &std::path::Path) -> anyhow::Result<ExitCode> {
 async fn kpi(db: &std::path::Path, by: &str, days: i64, json: bool) -> anyhow::Result<ExitCode> {
     use onegrid_core::kpi::{compute, KpiGrouping};
     let grouping = KpiGrouping::parse(by).with_context(|| {
-        format!("--by {by:?} is not one of: district, street, community, cell, department, category")
+        format!(
+            "--by {by:?} is not one of: district, street, community, cell, department, category"
+        )
     })?;
     anyhow::ensure!(days > 0, "--days must be at least 1");
     let store = open_existing(db)?;

@@ -229,6 +229,24 @@ pub enum ProposalError {
 }
 
 impl Proposal {
+    /// A proposal as a person typed it, trimmed (an empty session is none); every interface builds
+    /// it here so that the CLI and HTTP file the same thing. `validate` checks it.
+    pub fn from_input(
+        kind: ProposalKind,
+        number: &str,
+        session: Option<&str>,
+        proposer: &str,
+        due_at: Option<DateTime<Utc>>,
+    ) -> Proposal {
+        Proposal {
+            kind,
+            number: number.trim().to_string(),
+            session: session.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+            due_at,
+            proposer: proposer.trim().to_string(),
+        }
+    }
+
     /// Checks the fields; `filed_at` is when the case is reported.
     pub fn validate(&self, filed_at: DateTime<Utc>) -> Result<(), ProposalError> {
         let number = self.number.trim();

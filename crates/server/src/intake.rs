@@ -95,16 +95,13 @@ impl ProposalInput {
                 self.kind
             ))
         })?;
-        Ok(Proposal {
+        Ok(Proposal::from_input(
             kind,
-            number: self.number.trim().to_string(),
-            session: self
-                .session
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty()),
-            due_at: self.due_at,
-            proposer: self.proposer.trim().to_string(),
-        })
+            &self.number,
+            self.session.as_deref(),
+            &self.proposer,
+            self.due_at,
+        ))
     }
 }
 
