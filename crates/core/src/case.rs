@@ -241,7 +241,10 @@ impl Proposal {
         Proposal {
             kind,
             number: number.trim().to_string(),
-            session: session.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+            session: session
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string),
             due_at,
             proposer: proposer.trim().to_string(),
         }
