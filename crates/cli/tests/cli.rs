@@ -2,106 +2,19 @@
 //! test (SIGKILL while reports are being acknowledged).
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Stdio;
 
 use rand::Rng;
+
+mod common;
+use common::{onegrid, Db};
 
 #[path = "cli/grid.rs"]
 mod grid;
 
 #[path = "cli/apikey.rs"]
 mod apikey;
-
-fn onegrid() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_onegrid"))
-}
-
-/// A demo database made once per test run; each test copies it so tests stay independent.
-fn demo_template() -> &'static Path {
-    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = TEMPLATE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("demo.db");
-        let output = onegrid()
-            .args(["demo", "--create-only", "--db"])
-            .arg(&path)
-            .output()
-            .expect("run onegrid demo");
-        assert!(
-            output.status.success(),
-            "demo failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (dir, path)
-    });
-    path
-}
-
-struct Db {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl Db {
-    fn demo() -> Db {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("onegrid.db");
-        // The template was closed cleanly, so the main file holds everything (WAL checkpointed).
-        let source = rusqlite::Connection::open(demo_template()).expect("open template");
-        source
-            .execute("VACUUM INTO ?1", [path.to_string_lossy().as_ref()])
-            .expect("copy template");
-        Db { _dir: dir, path }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut command = onegrid();
-        let (subcommand, rest) = args.split_at(2.min(args.len()));
-        command
-            .args(subcommand)
-            .arg("--db")
-            .arg(&self.path)
-            .args(rest);
-        command.output().expect("run onegrid")
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        serde_json::from_slice(&output.stdout).expect("JSON output")
-    }
-
-    fn fails(&self, args: &[&str], expected: &str) {
-        let output = self.run(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{args:?} should fail");
-        assert!(
-            stderr.contains(expected),
-            "{args:?}: expected {expected:?} in {stderr}"
-        );
-    }
-
-    /// Everything a user could see, for "nothing changed" checks.
-    fn snapshot(&self) -> (serde_json::Value, Vec<(i64, i64, String)>) {
-        let cases = self.json(&["case", "list", "--json", "--limit", "10000"]);
-        let connection = rusqlite::Connection::open(&self.path).expect("open");
-        let mut statement = connection
-            .prepare("SELECT case_id, seq, hash FROM events ORDER BY case_id, seq")
-            .expect("prepare");
-        let events = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .expect("query")
-            .collect::<Result<Vec<_>, _>>()
-            .expect("rows");
-        (cases, events)
-    }
-}
 
 #[test]
 fn demo_has_every_state_and_verifies() {
@@ -279,8 +192,8 @@ fn bad_input_is_refused_and_changes_nothing() {
         &["case", "act", "--as", "dispatcher", "999999", "accept"],
         "case 999999 does not exist",
     );
-    let closed = before
-        .0
+    let cases: serde_json::Value = serde_json::from_str(&before.0).expect("JSON case list");
+    let closed = cases
         .as_array()
         .and_then(|cases| {
             cases

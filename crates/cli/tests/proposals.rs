@@ -3,105 +3,11 @@
 //! `case show`; bad proposals and filers other than the desk are refused and change nothing
 //! (docs/supervision.md, "Proposals").
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::OnceLock;
+mod common;
+use common::Db;
 
 /// A cell of the demo's first street (120110001), the `dispatcher`'s.
 const CELL: &str = "120110001001001";
-
-fn onegrid() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_onegrid"))
-}
-
-/// A demo database made once per test run; each test copies it so tests stay independent.
-fn demo_template() -> &'static Path {
-    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = TEMPLATE.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("demo.db");
-        let output = onegrid()
-            .args(["demo", "--create-only", "--db"])
-            .arg(&path)
-            .output()
-            .expect("run onegrid demo");
-        assert!(
-            output.status.success(),
-            "demo failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        (dir, path)
-    });
-    path
-}
-
-struct Db {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl Db {
-    fn demo() -> Db {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("onegrid.db");
-        let source = rusqlite::Connection::open(demo_template()).expect("open template");
-        source
-            .execute("VACUUM INTO ?1", [path.to_string_lossy().as_ref()])
-            .expect("copy template");
-        Db { _dir: dir, path }
-    }
-
-    /// `onegrid SUBCOMMAND ACTION --db PATH REST…`
-    fn run(&self, args: &[&str]) -> Output {
-        let (subcommand, rest) = args.split_at(2.min(args.len()));
-        onegrid()
-            .args(subcommand)
-            .arg("--db")
-            .arg(&self.path)
-            .args(rest)
-            .output()
-            .expect("run onegrid")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "{args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("UTF-8 output")
-    }
-
-    fn json(&self, args: &[&str]) -> serde_json::Value {
-        serde_json::from_str(&self.ok(args)).expect("JSON output")
-    }
-
-    fn fails(&self, args: &[&str], expected: &str) {
-        let output = self.run(args);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{args:?} should fail");
-        assert!(
-            stderr.contains(expected),
-            "{args:?}: expected {expected:?} in {stderr}"
-        );
-    }
-
-    /// Every case and every event hash, for "nothing changed" checks.
-    fn snapshot(&self) -> (String, Vec<(i64, i64, String)>) {
-        let cases = self.ok(&["case", "list", "--json", "--limit", "10000"]);
-        let connection = rusqlite::Connection::open(&self.path).expect("open");
-        let mut statement = connection
-            .prepare("SELECT case_id, seq, hash FROM events ORDER BY case_id, seq")
-            .expect("prepare");
-        let events = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .expect("query")
-            .collect::<Result<Vec<_>, _>>()
-            .expect("rows");
-        (cases, events)
-    }
-}
 
 /// `case report --json` arguments for a proposal filed by `actor` at `at`, plus `extra`.
 fn proposal_report<'a>(actor: &'a str, at: &'a str, extra: &[&'a str]) -> Vec<&'a str> {

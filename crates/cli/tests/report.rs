@@ -4,7 +4,10 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
+
+mod common;
+use common::onegrid;
 
 /// The fields of an item, in their documented order.
 const FIELDS: [&str; 10] = [
@@ -32,10 +35,6 @@ const GBK_REPORT: [u8; 78] = [
     0xF2, 0xC8, 0xCB, 0xA3, 0xAC, 0xB5, 0xD8, 0xC7, 0xF8, 0xC9, 0xFA, 0xB2, 0xFA, 0xD7, 0xDC, 0xD6,
     0xB5, 0xD4, 0xF6, 0xB3, 0xA4, 0x35, 0x25, 0xD7, 0xF3, 0xD3, 0xD2, 0xA1, 0xA3, 0x0A,
 ];
-
-fn onegrid() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_onegrid"))
-}
 
 /// The seed page kept with the work-report labels.
 fn seed_path() -> PathBuf {

@@ -532,8 +532,8 @@ fn lists_share_their_verb_subject_and_comparator() {
 
 #[test]
 fn durations_that_qualify_a_noun_are_not_quantities() {
-    // A duration right before a word names a service, a scheme or an opening time: 「N分钟…圈」,
-    // 「N小时开放」, 「N小时过境免签」. The number that counts comes before it and keeps the whole name.
+    // A duration that names a service, a scheme or an opening time: 「N分钟…圈」, 「N小时开放」,
+    // 「N小时过境免签」. The number that counts comes before it and keeps the whole name.
     check(
         "推动20座社区公园24小时开放。",
         &[("推动社区公园24小时开放", 20.0, "座", "=")],
@@ -548,19 +548,86 @@ fn durations_that_qualify_a_noun_are_not_quantities() {
         "网格员15分钟响应率达到95%以上。",
         &[("网格员15分钟响应率", 95.0, "%", ">=")],
     );
-    // A duration that is itself the target stays: at the end of its clause, with a comparator, or before
-    // the action done within it.
+    // A noun anywhere in the words after it (圈, 率, 机制, 工作制, 书房…), an opening word (营业, 值守, 在线,
+    // 不打烊, 免签, 上高速…) or a 的 makes it a name, also after 内.
+    check(
+        "布局8个10分钟养老服务圈，新开6家24小时营业便利店。",
+        &[
+            ("布局10分钟养老服务圈", 8.0, "个", "="),
+            ("新开24小时营业便利店", 6.0, "家", "="),
+        ],
+    );
+    check("建立48小时内协调联动机制，落实3天工作制。", &[]);
+    check(
+        "试行72小时免签，推行365天不打烊政务服务，各乡镇20分钟上高速。",
+        &[],
+    );
+    check("景区实行24小时值守，开通12小时在线咨询。", &[]);
+    check("开展为期3个月的专项行动，用6个月时间集中整治。", &[]);
+    check(
+        "新建4个24小时城市书房，率先实现全域覆盖。",
+        &[("新建24小时城市书房", 4.0, "个", "=")],
+    );
+}
+
+#[test]
+fn durations_within_which_something_is_done_are_quantities() {
+    // A duration is a target when it ends its clause, takes a comparator, or is followed by what is done
+    // within it; that action completes the indicator.
     check(
         "企业开办时间压缩至1个工作日，不动产登记3天办结，工程审批控制在40个工作日以内。",
         &[
             ("企业开办时间", 1.0, "个工作日", "="),
-            ("不动产登记", 3.0, "天", "="),
+            ("不动产登记办结", 3.0, "天", "="),
             ("工程审批", 40.0, "个工作日", "<="),
         ],
     );
     check(
         "慢性病处方用药量放宽至3个月。",
         &[("慢性病处方用药量放宽", 3.0, "个月", "=")],
+    );
+    // Any action verb, not only those of a list: 响应, 解决, 受理, 审批, 回应, 答复, 反馈, 到场, 出警…
+    check(
+        "推行群众来电2小时响应、48小时解决。",
+        &[
+            ("推行群众来电响应", 2.0, "小时", "="),
+            ("推行群众来电解决", 48.0, "小时", "="),
+        ],
+    );
+    check(
+        "个体户登记申请1个工作日受理、4个工作日审批。",
+        &[
+            ("个体户登记申请受理", 1.0, "个工作日", "="),
+            ("个体户登记申请审批", 4.0, "个工作日", "="),
+        ],
+    );
+    check(
+        "便民热线工单2小时回应、5天答复、10天反馈。",
+        &[
+            ("便民热线工单回应", 2.0, "小时", "="),
+            ("便民热线工单答复", 5.0, "天", "="),
+            ("便民热线工单反馈", 10.0, "天", "="),
+        ],
+    );
+    check(
+        "城区消防救援力量6分钟到场，乡村道路交通事故25分钟出警。",
+        &[
+            ("城区消防救援力量到场", 6.0, "分钟", "="),
+            ("乡村道路交通事故出警", 25.0, "分钟", "="),
+        ],
+    );
+    check(
+        "建设项目竣工验收5个工作日内办结，劳动争议案件45天审结，矛盾纠纷15天办理完成。",
+        &[
+            ("建设项目竣工验收办结", 5.0, "个工作日", "<="),
+            ("劳动争议案件审结", 45.0, "天", "="),
+            ("矛盾纠纷办理完成", 15.0, "天", "="),
+        ],
+    );
+    // Longer words after the duration: only the verb joins the indicator.
+    check(
+        "新生儿出生登记2天办结成为常态。",
+        &[("新生儿出生登记办结", 2.0, "天", "=")],
     );
 }
 

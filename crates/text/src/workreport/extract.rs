@@ -176,11 +176,98 @@ const DURATION_UNITS: &[&str] = &[
     "周",
 ];
 
-/// What may follow a duration that is a quantity: an action done within it (「1天办结」, 「2小时到达」).
-const DURATION_COMPLETIONS: &[&str] = &[
-    "办结", "办完", "办妥", "办成", "完成", "出证", "到达", "送达", "抵达", "到场", "到位", "答复",
-    "回复", "反馈", "处置", "审结", "结案",
+/// Words that, opening what follows a duration, make it the name of a service, a scheme or an opening time rather
+/// than a time within which something is done: 「24小时开放」, 「24小时值守」, 「144小时过境免签」,
+/// 「365天不打烊」, 「7天无理由退货」, 「15分钟上高速」 (an access standard, as 「15分钟生活圈」 is), 「用3个月时间」
+/// (the time given to a campaign), and 「…的」 (a modifier: 「为期3个月的专项行动」). An action verb
+/// (「1小时响应」, 「24小时解决」, 「1天办结」, 「30分钟到场」) is none of these, and the duration stays a quantity.
+const DURATION_NAME_OPENINGS: &[&str] = &[
+    "的",
+    "开放",
+    "营业",
+    "值守",
+    "值班",
+    "在线",
+    "不打烊",
+    "不间断",
+    "不停歇",
+    "全天候",
+    "无休",
+    "免签",
+    "过境",
+    "直播",
+    "热线",
+    "自助",
+    "无理由",
+    "服务",
+    "上高速",
+    "上高铁",
+    "通达",
+    "直达",
+    "可达",
+    "通勤",
+    "车程",
+    "时间",
 ];
+
+/// Nouns that, anywhere in the words right after a duration (up to the next punctuation, at most
+/// `DURATION_NAME_SPAN` characters), make the duration part of their name: 「15分钟社区生活圈」,
+/// 「5分钟消防救援圈」, 「24小时响应率」, 「24小时三级联合值守机制」, 「5天工作制」, 「24小时城市书房」.
+const DURATION_NAME_HEADS: &[&str] = &[
+    "圈",
+    "率",
+    "机制",
+    "制度",
+    "工作制",
+    "模式",
+    "体系",
+    "专班",
+    "专线",
+    "窗口",
+    "书房",
+    "书店",
+    "图书馆",
+    "便利店",
+    "药房",
+    "药店",
+    "门店",
+    "驿站",
+];
+
+/// How far after a duration a naming noun is looked for.
+const DURATION_NAME_SPAN: usize = 8;
+
+/// Whether the duration whose unit ends before `at` names something (see `DURATION_NAME_OPENINGS` and
+/// `DURATION_NAME_HEADS`) rather than being a quantity. A comparator of limit (「3个工作日内」) is skipped first:
+/// 「3个工作日内办结」 is a quantity, 「24小时内响应机制」 a name; any other comparator (「8小时以上」) makes it a
+/// quantity.
+fn duration_names_something(chars: &[char], at: usize) -> bool {
+    let mut start = at;
+    if let Some((comparator, length)) = post_comparator_at(chars, at) {
+        if comparator != Comparator::AtMost {
+            return false;
+        }
+        start += length;
+    }
+    if DURATION_NAME_OPENINGS
+        .iter()
+        .any(|word| starts_with_at(chars, start, word))
+    {
+        return true;
+    }
+    let mut end = start;
+    while end < chars.len() && end - start < DURATION_NAME_SPAN && is_hanzi(chars[end]) {
+        end += 1;
+    }
+    (start..end).any(|k| {
+        DURATION_NAME_HEADS.iter().any(|head| {
+            starts_with_at(chars, k, head)
+                && k + word_len(head) <= end
+                // 「率先」 is an adverb, not a rate.
+                && !(*head == "率" && chars.get(k + 1) == Some(&'先'))
+        })
+    })
+}
 
 /// Magnitudes after an Arabic number; they become part of the unit (「453万平方米」 is 453 万平方米). 千 and 百
 /// count only inside a unit (「5千米」) or before 万 (「3千万元」): 「500千伏变电站」 is a name.
@@ -771,15 +858,9 @@ fn read_quantity(context: &SentenceContext, at: usize) -> Option<(Quantity, usiz
                 j += 1 + word_len(second);
             }
         }
-        // 「15分钟社区生活圈」, 「24小时开放」, 「144小时过境免签」, 「5分钟消防救援圈」: a duration right before a
-        // word qualifies it, names a service; 「3个工作日内」, 「压缩至3个月」, 「1天办结」 are quantities.
-        if DURATION_UNITS.contains(&base)
-            && chars.get(j).is_some_and(|&c| is_hanzi(c))
-            && post_comparator_at(chars, j).is_none()
-            && !DURATION_COMPLETIONS
-                .iter()
-                .any(|word| starts_with_at(chars, j, word))
-        {
+        // 「15分钟社区生活圈」, 「24小时开放」, 「144小时过境免签」: a duration that names a service or a scheme;
+        // 「1小时响应」, 「3个工作日内办结」, 「压缩至3个月」 are quantities.
+        if DURATION_UNITS.contains(&base) && duration_names_something(chars, j) {
             return None;
         }
     } else if number.chinese
@@ -1065,8 +1146,8 @@ fn drop_examples(text: &[char], value: f64) -> Vec<char> {
 /// the clause end (`next_quantity`: another quantity follows in the clause); with a 的 only what follows the last
 /// one is kept (「10个购物便捷、…的消费新地标」 → 消费新地标); a list after a count is counted whole
 /// (「40个机关、企事业单位附属空间」) unless it is cut as the comment below says. A unit's alternative in
-/// brackets is skipped (「7万套（间）保障性租赁住房」). A duration takes none (「1天办结」), nor does a purpose
-/// (「615亿元用于…」).
+/// brackets is skipped (「7万套（间）保障性租赁住房」). A duration takes what is done within it (「1天办结」 →
+/// 办结); a purpose (「615亿元用于…」) is not taken.
 fn counted_noun(
     chars: &[char],
     start: usize,
@@ -1075,8 +1156,24 @@ fn counted_noun(
     counting: bool,
     next_quantity: bool,
 ) -> (Vec<char>, usize) {
-    if unit == "年" || DURATION_UNITS.contains(&unit) {
+    if unit == "年" {
         return (Vec::new(), start);
+    }
+    // 「1天办结」, 「2小时响应、48小时解决」: a duration counts nothing, but what is done within it completes the
+    // indicator (「不动产登记1天办结」 → 不动产登记办结): the words up to the next punctuation when they are short
+    // (「30天办理完成」), else their first two characters, the verb (「1天办结成为现实」 → 办结).
+    if DURATION_UNITS.contains(&unit) {
+        let mut end = start;
+        while end < stop && is_hanzi(chars[end]) {
+            end += 1;
+        }
+        if end - start > 4 {
+            end = start + 2;
+        }
+        if end == start || chars[start] == '的' {
+            return (Vec::new(), start);
+        }
+        return (chars[start..end].to_vec(), end);
     }
     // 「7万套（间）保障性租赁住房」: a unit's alternative in brackets is part of the unit, not of the noun.
     let mut start = start;
@@ -1360,7 +1457,22 @@ fn sentence_drafts(chars: &[char], start: usize, end: usize) -> Vec<Draft> {
             .filter(|draft| draft.start >= start && draft.end <= quantity.number_start);
         if let Some(neighbour) = neighbour {
             let left_chars: Vec<char> = own.chars().collect();
-            if own.is_empty() && noun.is_empty() {
+            let durations = DURATION_UNITS.contains(&quantity.unit.as_str())
+                && DURATION_UNITS.contains(&neighbour.quantity.unit.as_str());
+            if durations
+                && own.is_empty()
+                && !noun.is_empty()
+                && neighbour.end > neighbour.quantity.end
+            {
+                // 「群众诉求2小时响应、48小时解决」: the second duration's action is done to the first's subject.
+                let neighbour_action = neighbour.end - neighbour.quantity.end;
+                let neighbour_chars: Vec<char> = neighbour.indicator.chars().collect();
+                let subject: String = neighbour_chars
+                    [..neighbour_chars.len().saturating_sub(neighbour_action)]
+                    .iter()
+                    .collect();
+                indicator = format!("{}{}", subject_of(&subject), indicator);
+            } else if own.is_empty() && noun.is_empty() {
                 indicator = neighbour.indicator.clone();
             } else if own.is_empty() && previous_in_clause.is_some() && !list_continuation {
                 // 「完成美爱家园等6个老旧小区13.75万平方米提升改造」
