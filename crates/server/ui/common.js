@@ -514,6 +514,19 @@ export function districtMap(target, config, options = {}) {
   return map;
 }
 
+/** Lets a person drop a pin on `map`: a click, or Enter on the focused map (its arrows pan) pins its
+ *  centre. `pin(lon, lat)` gets the place. */
+export function pinOnClickOrEnter(map, pin) {
+  map.on('click', (event) => pin(event.latlng.lng, event.latlng.lat));
+  const box = map.getContainer();
+  box.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' || event.target !== box) return;
+    event.preventDefault();
+    const centre = map.getCenter();
+    pin(centre.lng, centre.lat);
+  });
+}
+
 /** How far the server's business clock is ahead of this browser's (its own error included). */
 let serverAheadMs = 0;
 

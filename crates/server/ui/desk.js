@@ -3,7 +3,7 @@
 // button per command the server allows now. Opened from the queue or by `#case=<id>`. Dispatchers
 // and the command center also register proposals (建议提案) here (docs/supervision.md, "Proposals").
 import {
-  addStrings, api, ApiFailure, COLOURS, districtMap, el, fmtDeadline, fmtTime, homeFor, syncClock, reference, requireSignIn,
+  addStrings, api, ApiFailure, COLOURS, districtMap, el, pinOnClickOrEnter, fmtDeadline, fmtTime, homeFor, syncClock, reference, requireSignIn,
   serverNow, showError, stateName, t, toast, token, topBar, translatePage, uiConfig,
 } from '/ui/common.js';
 import { errorSentence, featureAt } from '/ui/report-form.js';
@@ -1695,14 +1695,7 @@ function buildProposalMap() {
       { interactive: false, style: { color: '#0b4f8a', weight: 0.7, opacity: 0.7, fillColor: '#0b4f8a', fillOpacity: 0.05 } }).addTo(map);
     L.geoJSON(streets, { interactive: false, style: { color: '#083a66', weight: 2, opacity: 0.9, fill: false } }).addTo(map);
     P.home = P.mine.length ? mine.getBounds() : null;
-    map.on('click', (event) => setPin(event.latlng.lng, event.latlng.lat));
-    // With a keyboard: arrows move the map (Leaflet), Enter pins its centre.
-    box.addEventListener('keydown', (event) => {
-      if (event.key !== 'Enter' || event.target !== box) return;
-      event.preventDefault();
-      const centre = map.getCenter();
-      setPin(centre.lng, centre.lat);
-    });
+    pinOnClickOrEnter(map, setPin);
     P.map = map;
   })();
   return P.ready;

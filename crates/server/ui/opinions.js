@@ -2,7 +2,7 @@
 // (待定位 by default). A desk (dispatcher, command center) places a post that needs a place, or
 // overrides a dismissal, by dropping a pin on the grid map (POST /api/opinions/{id}/place); a
 // supervisor reads only. Rules: docs/api.md, "Public opinion (舆情)".
-import { addStrings, api, districtMap, el, fmtTime, requireSignIn, showError, t, toast, topBar, translatePage, uiConfig } from '/ui/common.js';
+import { addStrings, api, districtMap, el, pinOnClickOrEnter, fmtTime, requireSignIn, showError, t, toast, topBar, translatePage, uiConfig } from '/ui/common.js';
 import { featureAt } from '/ui/report-form.js';
 
 addStrings({
@@ -244,14 +244,7 @@ function buildMap() {
     const scope = state.me?.scope?.areas || [];
     const mine = scope.length ? place.features.filter((f) => scope.some((area) => String(f.properties?.code || '').startsWith(area))) : [];
     place.home = mine.length ? L.geoJSON({ type: 'FeatureCollection', features: mine }).getBounds() : place.features.length ? all.getBounds() : null;
-    map.on('click', (event) => setPin(event.latlng.lng, event.latlng.lat));
-    // With a keyboard: arrows move the map (Leaflet), Enter pins its centre.
-    box.addEventListener('keydown', (event) => {
-      if (event.key !== 'Enter' || event.target !== box) return;
-      event.preventDefault();
-      const centre = map.getCenter();
-      setPin(centre.lng, centre.lat);
-    });
+    pinOnClickOrEnter(map, setPin);
     place.map = map;
   })();
   return place.ready;

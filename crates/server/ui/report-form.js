@@ -2,7 +2,7 @@
 // the position from the phone's GPS or a pin tapped on a small map, the text), plus the phone
 // furniture both pages use: the bottom tab bar, photos fetched with the bearer token, a lightbox,
 // the evidence of a case and the case list of all pages of a query.
-import { addStrings, api, ApiFailure, districtMap, el, homeFor, lang, reference, requireSignIn, t, uiConfig } from '/ui/common.js';
+import { addStrings, api, ApiFailure, districtMap, el, pinOnClickOrEnter, homeFor, lang, reference, requireSignIn, t, uiConfig } from '/ui/common.js';
 
 addStrings({
   zh: {
@@ -636,14 +636,7 @@ export function reportForm(form, { me, variant, onReported }) {
       ).addTo(map);
       if (position || features.length) frame();
       else map.setView([39.09, 117.33], 12);
-      map.on('click', (event) => setPosition({ lon: event.latlng.lng, lat: event.latlng.lat, source: 'pin' }));
-      // With a keyboard: arrows move the map, Enter puts the pin at its centre.
-      mapBox.addEventListener('keydown', (event) => {
-        if (event.key !== 'Enter' || event.target !== mapBox) return;
-        event.preventDefault();
-        const centre = map.getCenter();
-        setPosition({ lon: centre.lng, lat: centre.lat, source: 'pin' });
-      });
+      pinOnClickOrEnter(map, (lon, lat) => setPosition({ lon, lat, source: 'pin' }));
       placePin();
       describePlace();
     } catch (error) {
