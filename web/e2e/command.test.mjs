@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { pointInside } from './fixtures.mjs';
-import { newPage, PASSWORD, shot, signIn, startBrowser, startServer } from './harness.mjs';
+import { focusVisible, newPage, PASSWORD, shot, signIn, startBrowser, startServer, tabUntil } from './harness.mjs';
 
 let server;
 let browser;
@@ -313,22 +313,6 @@ test('on 2560 and 4K walls the text, markers and panel grow with the screen', as
       await wall.close();
     }
   }
-});
-
-/** Presses Tab until `test` holds for the focused element (at most `limit` times). */
-async function tabUntil(page, test, what, { limit = 80, arg, backwards = false } = {}) {
-  for (let i = 0; i < limit; i += 1) {
-    await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
-    if (await page.evaluate(test, arg)) return;
-  }
-  assert.fail(`Tab never reached ${what}`);
-}
-
-/** Whether the focused element shows a focus ring a person can see. */
-const focusVisible = (page) => page.evaluate(() => {
-  const node = document.activeElement;
-  const style = getComputedStyle(node);
-  return node.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
 });
 
 test('the command center is usable with the keyboard alone', async () => {

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -113,3 +114,19 @@ export async function shot(page, name, options = {}) {
   await page.screenshot({ path, ...options });
   return path;
 }
+
+/** Presses Tab (Shift+Tab with `backwards`) until `test` holds for the focused element, at most `limit` times. */
+export async function tabUntil(page, test, what, { limit = 80, arg, backwards = false } = {}) {
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press(backwards ? 'Shift+Tab' : 'Tab');
+    if (await page.evaluate(test, arg)) return;
+  }
+  assert.fail(`Tab never reached ${what}`);
+}
+
+/** Whether the focused element shows a focus ring a person can see (at least 2 px). */
+export const focusVisible = (page) => page.evaluate(() => {
+  const node = document.activeElement;
+  const style = getComputedStyle(node);
+  return node.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
+});

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { COMMUNITY, PHONE, call, cellsOf, login, png, pointInside } from './fixtures.mjs';
-import { newPage, shot, signIn, startBrowser, startServer } from './harness.mjs';
+import { focusVisible, newPage, shot, signIn, startBrowser, startServer, tabUntil } from './harness.mjs';
 
 // ---------------------------------------------------------------- helpers
 
@@ -267,22 +267,6 @@ test('a verification that fails needs a note and sends the case back to the depa
   }
 });
 
-/** Presses Tab until `test(arg)` holds for the focused element. */
-async function tabUntil(page, test, what, { limit = 120, arg } = {}) {
-  for (let i = 0; i < limit; i += 1) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(test, arg)) return;
-  }
-  assert.fail(`Tab never reached ${what}`);
-}
-
-/** Whether the focused element shows a focus ring a person can see. */
-const focusVisible = (page) => page.evaluate(() => {
-  const node = document.activeElement;
-  const style = getComputedStyle(node);
-  return node.matches(':focus-visible') && style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2;
-});
-
 test('the worker page works with the keyboard: tabs, a case of my cells, 自处置', async () => {
   const citizen = await login(server.base, 'citizen');
   const outcome = await call(server.base, citizen, '/api/cases', {
@@ -296,7 +280,7 @@ test('the worker page works with the keyboard: tabs, a case of my cells, 自处�
     await signIn(page, server.base, 'gridworker');
     await page.waitForSelector('#tab-report[aria-selected="true"]');
     // The tab bar: Tab reaches the selected tab, the arrow keys move between tabs.
-    await tabUntil(page, () => document.activeElement?.id === 'tab-report', 'the tab bar');
+    await tabUntil(page, () => document.activeElement?.id === 'tab-report', 'the tab bar', { limit: 120 });
     assert.ok(await focusVisible(page), 'the focused tab shows a focus ring');
     await page.keyboard.press('ArrowRight');
     await page.waitForSelector('#tab-open[aria-selected="true"]');
