@@ -244,7 +244,8 @@ impl Writer {
                 if let Some(index) = cells.replaced {
                     self.cells.replace(index);
                 }
-                pending.into_iter().for_each(Pending::answer);
+                // The head first: a caller that opens the feed once answered starts after its
+                // own events.
                 if let Some(head) = feed_head {
                     self.feed_head.send_if_modified(|current| {
                         let moved = *current != head;
@@ -252,6 +253,7 @@ impl Writer {
                         moved
                     });
                 }
+                pending.into_iter().for_each(Pending::answer);
             }
             Err(error) => {
                 // The request that hit the error and those after it were dropped unanswered, which
